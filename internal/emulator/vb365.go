@@ -1,0 +1,304 @@
+package emulator
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	vb365GrantPassword = "password"
+	vb365GrantRefresh  = "refresh_token"
+	vb365GrantJWT      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	vb365GrantOperator = "operator"
+)
+
+type vb365Error struct {
+	Message    string `json:"message"`
+	ErrorCode  string `json:"errorCode"`
+	StackTrace string `json:"stackTrace"`
+}
+
+// fakeNetStack is a long fake .NET stack trace carrying StackTraceMarker.
+func fakeNetStack(ns string) string {
+	frames := []string{
+		ns + ".Infrastructure.Authorization.TokenProvider.ValidateGrantAsync(TokenRequest request, CancellationToken ct) in C:\\build\\" + StackTraceMarker + "\\src\\Authorization\\TokenProvider.cs:line 214",
+		ns + ".Infrastructure.Authorization.TokenProvider.GrantAsync(TokenRequest request, CancellationToken ct) in C:\\build\\src\\Authorization\\TokenProvider.cs:line 97",
+		ns + ".Controllers.TokenController.Post(TokenRequest request) in C:\\build\\src\\Controllers\\TokenController.cs:line 58",
+		"lambda_method12(Closure, Object)",
+		"Microsoft.AspNetCore.Mvc.Infrastructure.ActionMethodExecutor.TaskOfActionResultExecutor.Execute(ActionContext actionContext, IActionResultTypeMapper mapper, ObjectMethodExecutor executor, Object controller, Object[] arguments)",
+		"Microsoft.AspNetCore.Mvc.Infrastructure.ControllerActionInvoker.<InvokeActionMethodAsync>g__Logged|12_1(ControllerActionInvoker invoker)",
+		"Microsoft.AspNetCore.Mvc.Infrastructure.ControllerActionInvoker.<InvokeNextActionFilterAsync>g__Awaited|10_0(ControllerActionInvoker invoker, Task lastTask, State next, Scope scope, Object state, Boolean isCompleted)",
+		"Microsoft.AspNetCore.Mvc.Infrastructure.ResourceInvoker.<InvokeFilterPipelineAsync>g__Awaited|20_0(ResourceInvoker invoker, Task lastTask, State next, Scope scope, Object state, Boolean isCompleted)",
+		"Microsoft.AspNetCore.Routing.EndpointMiddleware.<Invoke>g__AwaitRequestTask|7_0(Endpoint endpoint, Task requestTask, ILogger logger)",
+		"Microsoft.AspNetCore.Authorization.AuthorizationMiddleware.Invoke(HttpContext context)",
+		"Microsoft.AspNetCore.Authentication.AuthenticationMiddleware.Invoke(HttpContext context)",
+	}
+	return "   at " + strings.Join(frames, "\r\n   at ")
+}
+
+func writeJSON(w http.ResponseWriter, status int, ctype string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func writeVB365Error(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, "application/json; charset=utf-8", vb365Error{Message: msg, ErrorCode: code, StackTrace: fakeNetStack("Veeam.Archiver.REST")})
+}
+
+type vb365Token struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	UserName     string `json:"userName"`
+	Issued       string `json:".issued"`
+	Expires      string `json:".expires"`
+}
+
+func (e *Emulator) serveVB365(w http.ResponseWriter, r *http.Request, p string) {
+	switch p {
+	case "/v8/token":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeVB365Error(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+			return
+		}
+		e.vb365Grant(w, r)
+	case "/v8/token/logout":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeVB365Error(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+			return
+		}
+		e.mu.Lock()
+		at := e.bearerLocked(r)
+		if at != nil {
+			e.endSessionLocked(at.s)
+			e.counts.Logouts++
+		}
+		e.mu.Unlock()
+		if at == nil {
+			unauthorized(w, e)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case "/v8/token/authcode":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", "POST")
+			writeVB365Error(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+			return
+		}
+		e.mu.Lock()
+		at := e.bearerLocked(r)
+		if at != nil {
+			e.counts.AuthCodes++
+		}
+		e.mu.Unlock()
+		if at == nil {
+			unauthorized(w, e)
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{"authCode": randomToken(e.prefix("ac"))})
+	case "/v8/organizations":
+		if !e.protected(w, r) {
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", []map[string]any{{
+			"id": "4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60", "name": "contoso.onmicrosoft.com", "type": "Office365",
+			"region": "Worldwide", "isBackedup": true, "_links": map[string]any{"self": map[string]string{"href": "/v8/Organizations/4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60"}},
+		}})
+	default:
+		writeVB365Error(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+	}
+}
+
+// protected checks the bearer of a protected call and answers 401 when it is bad.
+func (e *Emulator) protected(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		e.writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Method not allowed.")
+		return false
+	}
+	e.mu.Lock()
+	at := e.bearerLocked(r)
+	if at != nil {
+		e.counts.ProtectedOK++
+	} else {
+		e.counts.ProtectedDenied++
+	}
+	e.mu.Unlock()
+	if at == nil {
+		unauthorized(w, e)
+		return false
+	}
+	return true
+}
+
+func unauthorized(w http.ResponseWriter, e *Emulator) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	e.writeError(w, http.StatusUnauthorized, "AccessDenied", "Authorization has been denied for this request.")
+}
+
+func (e *Emulator) vb365Grant(w http.ResponseWriter, r *http.Request) {
+	if !e.beginGrant(w, r) {
+		return
+	}
+	f := r.PostForm
+	grant := f.Get("grant_type")
+	reject := func(status int, code, msg string) {
+		e.failGrant(r, grant)
+		writeVB365Error(w, status, code, msg)
+	}
+	disableAF := strings.EqualFold(strings.TrimSpace(f.Get("disable_antiforgery_token")), "true")
+
+	var sess *session
+	switch grant {
+	case vb365GrantPassword:
+		user, pass := f.Get("username"), f.Get("password")
+		if user == "" || pass == "" {
+			reject(http.StatusBadRequest, "BadRequest", "The username and password parameters are required for the password grant.")
+			return
+		}
+		e.mu.Lock()
+		id, ok := e.users[strings.ToLower(user)]
+		e.mu.Unlock()
+		if !ok || id.secret != pass {
+			reject(http.StatusBadRequest, "AccessDenied", "Invalid username or password.")
+			return
+		}
+		sess = &session{user: id.name, userID: userID(id.name)}
+	case vb365GrantJWT, vb365GrantOperator:
+		cid, assertion := f.Get("client_id"), f.Get("assertion")
+		if cid == "" || assertion == "" {
+			reject(http.StatusBadRequest, "BadRequest", "The client_id and assertion parameters are required for the "+grant+" grant.")
+			return
+		}
+		name := cid
+		if grant == vb365GrantOperator {
+			u, t, ok := strings.Cut(cid, ".")
+			if !ok || u == "" || t == "" || strings.Contains(t, ".") {
+				reject(http.StatusBadRequest, "BadRequest", "The client_id parameter must be in the userId.tenantId format.")
+				return
+			}
+			name = u
+		}
+		e.mu.Lock()
+		reg := e.jwtClients
+		if grant == vb365GrantOperator {
+			reg = e.operators
+		}
+		id, ok := reg[cid]
+		e.mu.Unlock()
+		if !ok || id.secret != assertion {
+			reject(http.StatusBadRequest, "AccessDenied", "The assertion is invalid or the client is not authorized.")
+			return
+		}
+		sess = &session{user: name, userID: userID(cid)}
+	case vb365GrantRefresh:
+		e.vb365Refresh(w, r, grant, reject)
+		return
+	case "":
+		reject(http.StatusBadRequest, "BadRequest", "The grant_type parameter is required.")
+		return
+	default:
+		reject(http.StatusBadRequest, "BadRequest", "Unsupported grant type '"+grant+"'.")
+		return
+	}
+
+	e.mu.Lock()
+	if !disableAF {
+		sess.antiforgery = true
+		sess.cookie = randomToken(e.prefix("af"))
+	}
+	tok := e.issueLocked(sess)
+	e.counts.Grants[grant]++
+	e.mu.Unlock()
+	e.writeVB365Token(w, tok)
+}
+
+func (e *Emulator) vb365Refresh(w http.ResponseWriter, r *http.Request, grant string, reject func(int, string, string)) {
+	rt := r.PostForm.Get("refresh_token")
+	if rt == "" {
+		reject(http.StatusBadRequest, "BadRequest", "The refresh_token parameter is required for the refresh_token grant.")
+		return
+	}
+	e.mu.Lock()
+	st, err := e.useRefreshLocked(rt, func(s *session) error {
+		if !s.antiforgery {
+			return nil
+		}
+		c, cerr := r.Cookie(AntiforgeryCookieName)
+		if cerr != nil || c.Value != s.cookie {
+			e.counts.AntiforgeryRejects++
+			return errNoCookie
+		}
+		return nil
+	})
+	var tok issued
+	if err == nil {
+		if st.s.antiforgery {
+			st.s.cookie = randomToken(e.prefix("af"))
+		}
+		tok = e.issueLocked(st.s)
+		e.counts.Grants[grant]++
+	}
+	e.mu.Unlock()
+	switch {
+	case err == errNoCookie:
+		reject(http.StatusBadRequest, "AntiforgeryValidationFailed", "The required antiforgery cookie \""+AntiforgeryCookieName+"\" is not present.")
+	case err != nil:
+		reject(http.StatusUnauthorized, "AccessDenied", err.Error())
+	default:
+		e.writeVB365Token(w, tok)
+	}
+}
+
+// useRefreshLocked validates rt (check runs last, before it is consumed) and
+// marks it used.
+func (e *Emulator) useRefreshLocked(rt string, check func(*session) error) (*refreshToken, error) {
+	st := e.refresh[rt]
+	switch {
+	case st == nil:
+		return nil, errString("The refresh token is invalid.")
+	case st.used:
+		e.counts.RefreshReuse++
+		return nil, errString("The refresh token has already been used.")
+	case st.revoked || st.s.closed:
+		return nil, errString("The refresh token has been revoked.")
+	case !time.Now().Before(st.expires):
+		return nil, errString("The refresh token has expired.")
+	}
+	if check != nil {
+		if err := check(st.s); err != nil {
+			return nil, err
+		}
+	}
+	st.used = true
+	return st, nil
+}
+
+type errString string
+
+func (s errString) Error() string { return string(s) }
+
+func (e *Emulator) writeVB365Token(w http.ResponseWriter, tok issued) {
+	if tok.s.antiforgery {
+		c := &http.Cookie{Name: AntiforgeryCookieName, Value: tok.s.cookie, Path: "/", HttpOnly: true,
+			Secure: e.opts.TLS, SameSite: http.SameSiteStrictMode}
+		http.SetCookie(w, c)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", vb365Token{
+		AccessToken: tok.access, RefreshToken: tok.refresh, TokenType: "bearer", ExpiresIn: tok.expiresIn,
+		UserName: tok.s.user, Issued: netTime(tok.issuedAt), Expires: netTime(tok.expiresAt),
+	})
+}

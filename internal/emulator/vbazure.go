@@ -1,0 +1,268 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+)
+
+type problem struct {
+	Type    string         `json:"type"`
+	Title   string         `json:"title"`
+	Status  int            `json:"status"`
+	Detail  string         `json:"detail"`
+	TraceID string         `json:"traceId"`
+	Errors  map[string]any `json:"errors"`
+}
+
+func problemType(status int) string {
+	switch status {
+	case 400:
+		return "https://tools.ietf.org/html/rfc7231#section-6.5.1"
+	case 401:
+		return "https://tools.ietf.org/html/rfc7235#section-3.1"
+	case 403:
+		return "https://tools.ietf.org/html/rfc7231#section-6.5.3"
+	case 404:
+		return "https://tools.ietf.org/html/rfc7231#section-6.5.4"
+	case 405:
+		return "https://tools.ietf.org/html/rfc7231#section-6.5.5"
+	case 415:
+		return "https://tools.ietf.org/html/rfc7231#section-6.5.13"
+	case 429:
+		return "https://tools.ietf.org/html/rfc6585#section-4"
+	case 503:
+		return "https://tools.ietf.org/html/rfc7231#section-6.6.4"
+	}
+	return "https://tools.ietf.org/html/rfc7231#section-6.6.1"
+}
+
+func traceID() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	x := hex.EncodeToString(b)
+	return "00-" + x[:32] + "-" + x[32:48] + "-00"
+}
+
+// writeProblem answers application/problem+json; 5xx answers carry a fake
+// stack trace with StackTraceMarker in errors.exception.
+func writeProblem(w http.ResponseWriter, status int, detail string, errs map[string]any) {
+	if errs == nil {
+		errs = map[string]any{}
+	}
+	if status >= 500 {
+		errs["exception"] = []string{"System.InvalidOperationException: " + detail + "\r\n" + fakeNetStack("Veeam.Azure.REST")}
+	}
+	title := http.StatusText(status)
+	if title == "" {
+		title = "Error"
+	}
+	writeJSON(w, status, "application/problem+json; charset=utf-8", problem{
+		Type: problemType(status), Title: title, Status: status, Detail: detail, TraceID: traceID(), Errors: errs,
+	})
+}
+
+type azureToken struct {
+	AccessToken     *string `json:"access_token"`
+	TokenType       *string `json:"token_type"`
+	RefreshToken    *string `json:"refresh_token"`
+	ExpiresIn       int     `json:"expires_in"`
+	Issued          *string `json:".issued"`
+	Expires         *string `json:".expires"`
+	UserID          string  `json:"userId"`
+	Username        string  `json:"username"`
+	RoleName        string  `json:"roleName"`
+	UserType        string  `json:"userType"`
+	LatestNewsShown bool    `json:"latestNewsShown"`
+	MFAEnabled      bool    `json:"mfa_enabled"`
+	MFAToken        *string `json:"mfa_token"`
+	RedirectTo      *string `json:"redirectTo"`
+	ShortLived      bool    `json:"shortLived"`
+}
+
+func ptr(s string) *string { return &s }
+
+// apiVersionOK checks Options.RequireAPIVersion (query key case-insensitive).
+func (e *Emulator) apiVersionOK(r *http.Request) (ok bool, detail string) {
+	want := e.opts.RequireAPIVersion
+	if want == "" {
+		return true, ""
+	}
+	got, present := "", false
+	for k, vs := range r.URL.Query() {
+		if strings.EqualFold(k, "api-version") && len(vs) > 0 {
+			got, present = vs[0], true
+		}
+	}
+	switch {
+	case !present || got == "":
+		return false, "An API version is required, but was not specified."
+	case got != want:
+		return false, "The HTTP resource that matches the request URI '" + r.URL.Path + "' does not support the API version '" + got + "'."
+	}
+	return true, ""
+}
+
+func (e *Emulator) serveVBAzure(w http.ResponseWriter, r *http.Request, p string) {
+	switch p {
+	case "/api/oauth2/token":
+		switch r.Method {
+		case http.MethodPost:
+			e.azureGrant(w, r)
+		case http.MethodDelete:
+			e.azureLogout(w, r)
+		default:
+			w.Header().Set("Allow", "POST, DELETE")
+			writeProblem(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not allowed.", nil)
+		}
+	case "/api/v1/system/about":
+		if !e.protected(w, r) {
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+			"serverVersion": "7.1.0.62", "workerVersion": "7.1.0.62", "flrVersion": "7.1.0.62", "azureEnvironment": "Global",
+		})
+	default:
+		writeProblem(w, http.StatusNotFound, "The requested resource was not found.", nil)
+	}
+}
+
+func (e *Emulator) azureLogout(w http.ResponseWriter, r *http.Request) {
+	if ok, detail := e.apiVersionOK(r); !ok {
+		writeProblem(w, http.StatusBadRequest, detail, nil)
+		return
+	}
+	e.mu.Lock()
+	at := e.bearerLocked(r)
+	if at != nil {
+		e.endSessionLocked(at.s)
+		e.counts.Logouts++
+	}
+	e.mu.Unlock()
+	if at == nil {
+		unauthorized(w, e)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
+	if !e.beginGrant(w, r) {
+		return
+	}
+	// Field names are case-insensitive on this server: first non-empty value wins.
+	f := map[string]string{}
+	for k, vs := range r.PostForm {
+		lk := strings.ToLower(k)
+		if len(vs) > 0 && vs[0] != "" && f[lk] == "" {
+			f[lk] = vs[0]
+		}
+	}
+	grant := f["grant_type"]
+	reject := func(status int, detail string) {
+		e.failGrant(r, grant)
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+		writeProblem(w, status, detail, nil)
+	}
+	if ok, detail := e.apiVersionOK(r); !ok {
+		reject(http.StatusBadRequest, detail)
+		return
+	}
+	shortLived := strings.EqualFold(f["short_lived_refresh_token"], "true")
+
+	switch strings.ToLower(grant) {
+	case "password", "": // grant_type is optional in the archived docs; Password is the default
+		user, pass := f["username"], f["password"]
+		if user == "" || pass == "" {
+			reject(http.StatusBadRequest, "The Username and Password fields are required.")
+			return
+		}
+		e.mu.Lock()
+		id, ok := e.users[strings.ToLower(user)]
+		e.mu.Unlock()
+		if !ok || id.secret != pass {
+			reject(http.StatusUnauthorized, "Invalid username or password.")
+			return
+		}
+		if id.mfaCode != "" {
+			mt := randomToken(e.prefix("mfa"))
+			e.mu.Lock()
+			e.mfa[mt] = &mfaToken{user: id, expires: time.Now().Add(e.opts.MFATTL)}
+			e.counts.Grants[grant]++
+			e.mu.Unlock()
+			writeJSON(w, http.StatusOK, "application/json; charset=utf-8", azureToken{
+				UserID: userID(id.name), Username: id.name, RoleName: "PortalAdmin", UserType: "Internal",
+				MFAEnabled: true, MFAToken: ptr(mt),
+			})
+			return
+		}
+		e.mu.Lock()
+		tok := e.issueLocked(&session{user: id.name, userID: userID(id.name), shortLived: shortLived})
+		e.counts.Grants[grant]++
+		e.mu.Unlock()
+		e.writeAzureToken(w, tok)
+	case "mfa":
+		mt, code := f["mfa_token"], f["mfa_code"]
+		if mt == "" || code == "" {
+			reject(http.StatusBadRequest, "The mfa_token and mfa_code fields are required.")
+			return
+		}
+		e.mu.Lock()
+		st := e.mfa[mt]
+		var detail string
+		var tok issued
+		switch {
+		case st == nil || st.used || !time.Now().Before(st.expires):
+			detail = "The MFA token is invalid or has expired."
+		case st.user.mfaCode != code: // a wrong code leaves the mfa_token usable until it expires
+			detail = "The verification code is invalid."
+		default:
+			st.used = true
+			tok = e.issueLocked(&session{user: st.user.name, userID: userID(st.user.name), shortLived: shortLived})
+			e.counts.Grants[grant]++
+		}
+		e.mu.Unlock()
+		if detail != "" {
+			reject(http.StatusUnauthorized, detail)
+			return
+		}
+		e.writeAzureToken(w, tok)
+	case "refresh_token":
+		rt := f["refresh_token"]
+		if rt == "" {
+			reject(http.StatusBadRequest, "The refresh_token field is required.")
+			return
+		}
+		e.mu.Lock()
+		st, err := e.useRefreshLocked(rt, nil)
+		var tok issued
+		if err == nil {
+			tok = e.issueLocked(st.s)
+			e.counts.Grants[grant]++
+		}
+		e.mu.Unlock()
+		if err != nil {
+			reject(http.StatusUnauthorized, err.Error())
+			return
+		}
+		e.writeAzureToken(w, tok)
+	case "updater_token", "saml", "ssotoken", "authentication_code":
+		reject(http.StatusBadRequest, "The grant type '"+grant+"' is not enabled on this server.")
+	default:
+		reject(http.StatusBadRequest, "The value '"+grant+"' is not valid for grant_type.")
+	}
+}
+
+func (e *Emulator) writeAzureToken(w http.ResponseWriter, tok issued) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", azureToken{
+		AccessToken: ptr(tok.access), TokenType: ptr("bearer"), RefreshToken: ptr(tok.refresh), ExpiresIn: tok.expiresIn,
+		Issued: ptr(netTime(tok.issuedAt)), Expires: ptr(netTime(tok.expiresAt)),
+		UserID: tok.s.userID, Username: tok.s.user, RoleName: "PortalAdmin", UserType: "Internal",
+		LatestNewsShown: true, ShortLived: tok.s.shortLived,
+	})
+}
