@@ -31,6 +31,17 @@
 //     "AntiforgeryValidationFailed";
 //   - missing fields, unknown grant_type: 400 "BadRequest"; not a form: 415.
 //
+// The antiforgery cookie (AntiforgeryCookieName) is set on every answer of a
+// session opened without disable_antiforgery_token=true and rotates on each
+// refresh; it carries the Secure attribute only when Options.TLS is set, so a
+// cookie jar also works against a plain-http emulator.
+//
+// vbazure: the password step of an MFA user answers 200 with mfa_enabled:true,
+// an mfa_token and null access_token/refresh_token; it counts as a successful
+// grant under the grant_type sent (e.g. Grants["Password"]). grant_type may be
+// omitted (Password is assumed, counted under ""). short_lived_refresh_token=true
+// caps the refresh lifetime at 60 minutes and answers shortLived:true.
+//
 // vbazure answers errors as application/problem+json
 // {type,title,status,detail,traceId,errors}; on 5xx errors.exception holds a
 // fake stack trace with StackTraceMarker.
