@@ -1,0 +1,107 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"time"
+)
+
+// API versions of client-go's exec credential plugin protocol
+// (k8s.io/client-go/pkg/apis/clientauthentication/v1 and v1beta1).
+const (
+	ExecV1      = "client.authentication.k8s.io/v1"
+	ExecV1beta1 = "client.authentication.k8s.io/v1beta1"
+)
+
+// ExecKind is the kind of the objects of the exec plugin protocol.
+const ExecKind = "ExecCredential"
+
+// ExecInfo is what the plugin learns from KUBERNETES_EXEC_INFO.
+type ExecInfo struct {
+	APIVersion  string // ExecV1 or ExecV1beta1
+	Interactive bool   // spec.interactive: stdin is the user's terminal
+}
+
+// ParseExecInfo parses the value of KUBERNETES_EXEC_INFO, an ExecCredential
+// object with apiVersion, kind and spec ({"interactive":bool,"cluster":…}).
+// Empty (or all-whitespace) env gives {APIVersion: ExecV1, Interactive: false}.
+// Unknown fields (spec.cluster and whatever later client-go versions add) are
+// ignored. Bad JSON, a kind other than ExecCredential or an apiVersion other
+// than ExecV1 / ExecV1beta1 give a *RequestError that does not quote the
+// variable (spec.cluster.config may carry private data).
+func ParseExecInfo(env string) (ExecInfo, error) {
+	if strings.TrimSpace(env) == "" {
+		return ExecInfo{APIVersion: ExecV1}, nil
+	}
+	var obj struct {
+		APIVersion *string `json:"apiVersion"`
+		Kind       *string `json:"kind"`
+		Spec       *struct {
+			Interactive *bool `json:"interactive"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal([]byte(env), &obj); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: field %q has the wrong type", clip(te.Field))
+		}
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO is not a JSON object")
+	}
+	if obj.Kind == nil || *obj.Kind != ExecKind {
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: kind must be %q", ExecKind)
+	}
+	if obj.APIVersion == nil {
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: apiVersion is missing")
+	}
+	info := ExecInfo{APIVersion: *obj.APIVersion}
+	if info.APIVersion != ExecV1 && info.APIVersion != ExecV1beta1 {
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: unsupported apiVersion %q (supported: %s, %s)",
+			clip(info.APIVersion), ExecV1, ExecV1beta1)
+	}
+	if obj.Spec != nil && obj.Spec.Interactive != nil {
+		info.Interactive = *obj.Spec.Interactive
+	}
+	return info, nil
+}
+
+type execCredentialOut struct {
+	Kind       string        `json:"kind"`
+	APIVersion string        `json:"apiVersion"`
+	Status     execStatusOut `json:"status"`
+}
+
+type execStatusOut struct {
+	ExpirationTimestamp string `json:"expirationTimestamp,omitempty"`
+	Token               string `json:"token"`
+}
+
+// WriteExecCredential writes the plugin's answer as one line of JSON:
+// {"kind":"ExecCredential","apiVersion":…,"status":{"expirationTimestamp":…,"token":…}}.
+// spec is left out (client-go does not read it back). expirationTimestamp is
+// RFC 3339 UTC in whole seconds, left out when expiresAt is zero (client-go
+// then keeps the token until a request gets a 401). apiVersion must be ExecV1
+// or ExecV1beta1, normally the one ParseExecInfo returned; the token must not
+// be empty. Errors never contain the token.
+func WriteExecCredential(w io.Writer, apiVersion string, token string, expiresAt time.Time) error {
+	if apiVersion != ExecV1 && apiVersion != ExecV1beta1 {
+		return reqErrf("unsupported ExecCredential apiVersion %q (supported: %s, %s)", clip(apiVersion), ExecV1, ExecV1beta1)
+	}
+	if token == "" {
+		return errors.New("ExecCredential: empty token")
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(execCredentialOut{
+		Kind:       ExecKind,
+		APIVersion: apiVersion,
+		Status:     execStatusOut{ExpirationTimestamp: FormatTime(expiresAt), Token: token},
+	}); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
