@@ -1,0 +1,139 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/veeam-tools/veeam-credential-helper/cache/internal/dbusguard"
+)
+
+func TestKeyctl(t *testing.T) {
+	if err := keyctlUsable(); err != nil {
+		t.Skipf("SKIP: the kernel refuses keyctl syscalls here (%v); keyctl backend untested", err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	service := "vch-test-" + hex.EncodeToString(rnd[:])
+	t.Cleanup(func() {
+		if id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", service, 0); err == nil {
+			_, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0)
+		}
+	})
+	st, err := Open(Config{Backend: "keyctl", ServiceName: service, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Backend() != "keyctl" {
+		t.Errorf("Backend() = %q", st.Backend())
+	}
+	k := Key("vb365", "u", "", "", "", "")
+	if _, err := st.Get(k); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get missing: %v", err)
+	}
+	if err := st.Set(k, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Set(k, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Set(k+".password", []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.Get(k); err != nil || !bytes.Equal(got, []byte("two")) {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	// A second Open (as the next process would) finds the same keyring.
+	st2, err := Open(Config{Backend: "keyctl", ServiceName: service})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st2.Get(k); err != nil || string(got) != "two" {
+		t.Errorf("second Open: %q, %v", got, err)
+	}
+	// Another process, in a session keyring not linked to the user keyring
+	// (as in containers or some ssh/sudo setups), sees it too.
+	out, err := childCmd(t, "keyctl-get", "VCH_SERVICE="+service, "VCH_KEY="+k).Output()
+	if err != nil || !strings.Contains(string(out), "value=two err=<nil>") {
+		t.Errorf("child in another session keyring: %s %v", out, err)
+	}
+
+	if err := st.Remove(k); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Remove(k); err != nil {
+		t.Errorf("Remove missing: %v", err)
+	}
+	if _, err := st.Get(k); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after Remove: %v", err)
+	}
+	if got, err := st.Get(k + ".password"); err != nil || string(got) != "pw" {
+		t.Errorf("Remove touched another key: %q, %v", got, err)
+	}
+}
+
+func TestAutoWithoutDBus(t *testing.T) {
+	if dbusguard.SessionAvailable() {
+		t.Skip("this process has a D-Bus session address")
+	}
+	st, err := Open(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Backend() != "file" {
+		t.Errorf("auto without D-Bus picked %q, want file", st.Backend())
+	}
+	for _, b := range []string{"secret-service", "kwallet"} {
+		_, err := Open(Config{Backend: b, Dir: t.TempDir()})
+		if !IsUnavailable(err) || !strings.Contains(err.Error(), "D-Bus") {
+			t.Errorf("%s without D-Bus: %v", b, err)
+		}
+	}
+}
+
+// keyring's init calls dbus.SessionBus(), which without
+// DBUS_SESSION_BUS_ADDRESS execs dbus-launch. The guard must prevent that
+// and leave the environment as it was.
+func TestDBusGuard(t *testing.T) {
+	bin := t.TempDir()
+	marker := filepath.Join(bin, "dbus-launch-ran")
+	script := "#!/bin/sh\ntouch '" + marker + "'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := childCmd(t, "dbusguard", "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var env []string
+	for _, e := range cmd.Env {
+		if !strings.HasPrefix(e, "DBUS_SESSION_BUS_ADDRESS=") {
+			env = append(env, e)
+		}
+	}
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("child: %s %v", out, err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dbus-launch was run during package init")
+	}
+
+	// Without the guard, a program importing only keyring runs the fake
+	// dbus-launch twice (secret-service's and kwallet's init).
+}
+
+// joinAnonymousSessionKeyring gives the calling thread (locked to this
+// goroutine) a new session keyring that is not linked to the user keyring.
+func joinAnonymousSessionKeyring() error {
+	runtime.LockOSThread()
+	_, err := unix.KeyctlJoinSessionKeyring("vch-test-session-" + strconv.Itoa(os.Getpid()))
+	return err
+}
