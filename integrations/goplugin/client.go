@@ -32,7 +32,7 @@ func ClientConfig(cmd *exec.Cmd, logger hclog.Logger) *plugin.ClientConfig {
 // DefaultLogger is a host-side logger that shows the plugin's warnings
 // and errors on w.
 func DefaultLogger(w io.Writer) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "veeam-credential-helper", Level: hclog.Warn, Output: w})
+	return hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: w})
 }
 
 // ClientOptions tunes NewClient. The zero value launches `PATH plugin`
