@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper"
+)
+
+type stdio struct {
+	in  *os.File
+	out io.Writer
+	err io.Writer
+}
+
+// globals are the flags every command takes, before or after its name.
+type globals struct {
+	config  string
+	profile string
+	debug   bool
+}
+
+func (g *globals) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.config, "config", g.config, "configuration file (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
+	fs.StringVar(&g.profile, "profile", g.profile, "profile name (env VEEAM_PROFILE)")
+	fs.StringVar(&g.profile, "p", g.profile, "short for --profile")
+	fs.BoolVar(&g.debug, "debug", g.debug, "debug lines on stderr (never secrets)")
+}
+
+// command is one subcommand: its flags and what it runs.
+type command struct {
+	summary string
+	flags   func(fs *flag.FlagSet) // optional: the command's own flags
+	run     func(c *cmdContext) error
+}
+
+var commands = map[string]*command{}
+
+// cmdContext is what a command runs with.
+type cmdContext struct {
+	ctx  context.Context
+	g    globals
+	args []string
+	io   stdio
+	fs   *flag.FlagSet
+}
+
+// stdinIsTerminal reports whether a user can be asked.
+func (c *cmdContext) stdinIsTerminal() bool {
+	return c.io.in != nil && term.IsTerminal(int(c.io.in.Fd()))
+}
+
+// helper loads the configuration and returns an engine for it.
+func (c *cmdContext) helper(interactive bool) (*helper.Helper, error) {
+	path := c.g.config
+	if path == "" {
+		path = os.Getenv("VEEAM_CREDENTIAL_HELPER_CONFIG")
+	}
+	if path == "" {
+		path = helper.DefaultConfigPath()
+	}
+	cfg, err := helper.LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	h := helper.New(cfg)
+	h.Stderr = c.io.err
+	h.Debug = c.g.debug
+	if interactive && c.stdinIsTerminal() {
+		h.Prompt = promptTerminal(c.io.err)
+	}
+	return h, nil
+}
+
+// profile is -p, else $VEEAM_PROFILE, else "" (default_profile or the only one).
+func (c *cmdContext) profile() string {
+	if c.g.profile != "" {
+		return c.g.profile
+	}
+	return os.Getenv("VEEAM_PROFILE")
+}
+
+func promptTerminal(w io.Writer) func(string) (string, error) {
+	return func(label string) (string, error) {
+		tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+		if err != nil {
+			tty = os.Stdin
+		} else {
+			defer tty.Close()
+		}
+		fmt.Fprint(w, label)
+		b, err := term.ReadPassword(int(tty.Fd()))
+		fmt.Fprintln(w)
+		return strings.TrimRight(string(b), "\r\n"), err
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: veeam-credential-helper [--config PATH] [-p PROFILE] [--debug] COMMAND [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 unexpected, 2 usage/config, 3 credentials rejected, 4 server unreachable, 5 interaction needed, 6 cache unavailable")
+}
+
+// run parses args, runs one command and returns the exit code.
+func run(args []string, io stdio) (code int) {
+	defer func() {
+		// A panic must never print a stack that could hold a secret.
+		if r := recover(); r != nil {
+			fmt.Fprintln(io.err, "veeam-credential-helper: internal error (please report it with --debug output)")
+			code = helper.ExitUnexpected
+		}
+	}()
+	var g globals
+	gfs := flag.NewFlagSet("veeam-credential-helper", flag.ContinueOnError)
+	gfs.SetOutput(io.err)
+	g.register(gfs)
+	gfs.Usage = func() { usage(io.err) }
+	if err := gfs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return helper.ExitOK
+		}
+		return helper.ExitUsage
+	}
+	rest := gfs.Args()
+	if len(rest) == 0 {
+		usage(io.err)
+		return helper.ExitUsage
+	}
+	name := rest[0]
+	cmd := commands[name]
+	if cmd == nil {
+		if name == "help" {
+			usage(io.out)
+			return helper.ExitOK
+		}
+		fmt.Fprintf(io.err, "veeam-credential-helper: unknown command %q (see --help)\n", name)
+		return helper.ExitUsage
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	g.register(fs)
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	if err := fs.Parse(rest[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return helper.ExitOK
+		}
+		return helper.ExitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := &cmdContext{ctx: ctx, g: g, args: fs.Args(), io: io, fs: fs}
+	if err := cmd.run(c); err != nil {
+		return report(io.err, err)
+	}
+	return helper.ExitOK
+}
+
+// report writes an error as one line on stderr and returns its exit code.
+func report(w io.Writer, err error) int {
+	e := helper.AsError(err)
+	fmt.Fprintf(w, "veeam-credential-helper: %s\n", e.Msg)
+	return e.Exit
+}
+
+var (
+	runtimeGOOS   = runtime.GOOS
+	runtimeGOARCH = runtime.GOARCH
+)

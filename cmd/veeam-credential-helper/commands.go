@@ -1,0 +1,232 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
+)
+
+func init() {
+	commands["get"] = &command{summary: "print a credential (--format json|token|header|curl|env)", flags: getFlags, run: runGet}
+	commands["login"] = &command{summary: "store the profile's password in the keyring (--password-stdin) and prove it", flags: loginFlags, run: runLogin}
+	commands["logout"] = &command{summary: "revoke the server session and delete cached tokens (--all, --forget-password)", flags: logoutFlags, run: runLogout}
+	commands["status"] = &command{summary: "show every profile's cache state, never a secret (--json)", flags: statusFlags, run: runStatus}
+	commands["auth-code"] = &command{summary: "VB365: print a fresh one-time authorization code", run: runAuthCode}
+	commands["version"] = &command{summary: "print version, commit and Go version", run: runVersion}
+}
+
+var getOpts struct {
+	format       string
+	minValid     time.Duration
+	forceRefresh bool
+}
+
+func getFlags(fs *flag.FlagSet) {
+	fs.StringVar(&getOpts.format, "format", protocol.FormatJSON, "answer format: "+strings.Join(protocol.Formats(), " | "))
+	fs.DurationVar(&getOpts.minValid, "min-valid", 0, "the token must stay valid at least this long (e.g. 5m)")
+	fs.BoolVar(&getOpts.forceRefresh, "force-refresh", false, "renew the token even when the cached one is good")
+}
+
+// credential converts the engine's result to the wire type.
+func credential(r *helper.Result) protocol.Credential {
+	return protocol.Credential{
+		Profile:     r.Profile.Name,
+		Product:     r.Profile.Product,
+		URL:         r.Profile.URL,
+		Username:    r.Profile.Username,
+		TokenType:   "Bearer",
+		AccessToken: r.Entry.AccessToken,
+		ExpiresAt:   r.Entry.ExpiresAt,
+		Source:      r.Source,
+	}
+}
+
+func runGet(c *cmdContext) error {
+	if len(c.args) > 0 {
+		return helper.UsageError("get takes no arguments (secrets are never accepted in argv; send them as JSON on stdin)")
+	}
+	format := getOpts.format
+	if !validFormat(format) {
+		return helper.UsageError("unknown format %q (known: %s)", format, strings.Join(protocol.Formats(), ", "))
+	}
+	err := func() error {
+		req := helper.Request{Profile: c.profile(), MinValid: getOpts.minValid, ForceRefresh: getOpts.forceRefresh}
+		if !c.stdinIsTerminal() && c.io.in != nil {
+			jr, err := protocol.DecodeRequest(c.io.in)
+			if err != nil {
+				return helper.UsageError("%v", err)
+			}
+			if jr.Profile != "" && c.g.profile == "" {
+				req.Profile = jr.Profile
+			}
+			if jr.MinValidSeconds != nil {
+				req.MinValid = time.Duration(*jr.MinValidSeconds) * time.Second
+			}
+			req.ForceRefresh = req.ForceRefresh || jr.ForceRefresh
+			req.Password, req.MFACode, req.Assertion = jr.Password, jr.MFACode, jr.Assertion
+		}
+		h, err := c.helper(true)
+		if err != nil {
+			return err
+		}
+		r, err := h.Get(c.ctx, req)
+		if err != nil {
+			return err
+		}
+		return protocol.Write(c.io.out, format, credential(r))
+	}()
+	if err != nil && format == protocol.FormatJSON {
+		e := helper.AsError(err)
+		_ = protocol.WriteError(c.io.out, protocol.ErrorBody{Code: e.Code(), Message: e.Msg, ExitCode: e.Exit})
+	}
+	return err
+}
+
+func validFormat(f string) bool {
+	for _, k := range protocol.Formats() {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+var loginOpts struct{ passwordStdin bool }
+
+func loginFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&loginOpts.passwordStdin, "password-stdin", false, "read the password (or assertion) from stdin")
+}
+
+func runLogin(c *cmdContext) error {
+	h, err := c.helper(true)
+	if err != nil {
+		return err
+	}
+	var secret string
+	switch {
+	case loginOpts.passwordStdin:
+		b, err := io.ReadAll(io.LimitReader(c.io.in, 64<<10))
+		if err != nil {
+			return helper.UsageError("cannot read stdin: %v", err)
+		}
+		secret = strings.TrimRight(string(b), "\r\n")
+	case h.Prompt != nil:
+		p, err := h.Config.Profile(c.profile())
+		if err != nil {
+			return err
+		}
+		if secret, err = h.Prompt(fmt.Sprintf("Password for %s at %s: ", p.Username, p.URL)); err != nil {
+			return &helper.Error{Exit: helper.ExitInteraction, Msg: "cannot read the password from the terminal"}
+		}
+	default:
+		return &helper.Error{Exit: helper.ExitInteraction, Msg: "login needs --password-stdin or a terminal"}
+	}
+	r, err := h.Login(c.ctx, c.profile(), secret)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.io.err, "veeam-credential-helper: logged in to %s as profile %q; secret stored in the %s keyring; token valid until %s\n",
+		r.Profile.URL, r.Profile.Name, storeBackend(h), r.Entry.ExpiresAt.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func storeBackend(h *helper.Helper) string {
+	if st, _, err := h.OpenCache(); err == nil {
+		return st.Backend()
+	}
+	return "?"
+}
+
+var logoutOpts struct{ all, forget bool }
+
+func logoutFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&logoutOpts.all, "all", false, "every profile")
+	fs.BoolVar(&logoutOpts.forget, "forget-password", false, "also delete the secret stored by login")
+}
+
+func runLogout(c *cmdContext) error {
+	h, err := c.helper(false)
+	if err != nil {
+		return err
+	}
+	names := []string{c.profile()}
+	if logoutOpts.all {
+		names = h.Config.ProfileNames()
+	}
+	var first error
+	for _, n := range names {
+		if err := h.Logout(c.ctx, n, logoutOpts.forget); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+var statusOpts struct{ json bool }
+
+func statusFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&statusOpts.json, "json", false, "JSON output")
+}
+
+func runStatus(c *cmdContext) error {
+	h, err := c.helper(false)
+	if err != nil {
+		return err
+	}
+	sts, err := h.Statuses()
+	if err != nil {
+		return err
+	}
+	if statusOpts.json {
+		enc := json.NewEncoder(c.io.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sts)
+	}
+	tw := tabwriter.NewWriter(c.io.out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tPRODUCT\tURL\tUSER\tCACHE\tACCESS TOKEN\tREFRESH TOKEN")
+	for _, s := range sts {
+		valid := "none"
+		switch {
+		case s.Error != "":
+			valid = "error: " + s.Error
+		case s.Valid:
+			valid = "valid until " + s.ValidUntil.Format(time.RFC3339)
+		case !s.ValidUntil.IsZero():
+			valid = "expired " + s.ValidUntil.Format(time.RFC3339)
+		}
+		rt := "no"
+		if s.RefreshTokenPresent {
+			rt = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Profile, s.Product, s.URL, s.Username, s.Backend, valid, rt)
+	}
+	return tw.Flush()
+}
+
+func runAuthCode(c *cmdContext) error {
+	h, err := c.helper(true)
+	if err != nil {
+		return err
+	}
+	code, err := h.AuthCode(c.ctx, c.profile())
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.io.out, code)
+	return err
+}
+
+func runVersion(c *cmdContext) error {
+	v, commit, gov := helper.BuildInfo()
+	_, err := fmt.Fprintf(c.io.out, "veeam-credential-helper %s (commit %s, %s, %s)\n", v, commit, gov, osArch())
+	return err
+}
+
+func osArch() string { return runtimeGOOS + "/" + runtimeGOARCH }

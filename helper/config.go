@@ -1,0 +1,311 @@
+package helper
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the TOML configuration file.
+type Config struct {
+	DefaultProfile string              `toml:"default_profile"`
+	Cache          CacheConfig         `toml:"cache"`
+	Profiles       map[string]*Profile `toml:"profiles"`
+
+	Path string `toml:"-"` // where it was read from
+}
+
+// CacheConfig is the [cache] table.
+type CacheConfig struct {
+	Backend           string   `toml:"backend"`
+	Dir               string   `toml:"dir"`
+	PassphraseEnv     string   `toml:"passphrase_env"`
+	PassphraseCommand []string `toml:"passphrase_command"`
+}
+
+// Profile is one [profiles.NAME] table: one identity on one server.
+type Profile struct {
+	Name string `toml:"-"`
+
+	Product  string `toml:"product"`
+	URL      string `toml:"url"`
+	Username string `toml:"username"`
+	Grant    string `toml:"grant"`
+
+	PasswordEnv     string   `toml:"password_env"`
+	PasswordFile    string   `toml:"password_file"`
+	PasswordCommand []string `toml:"password_command"`
+	// Password is only here to refuse it with a helpful message.
+	Password *string `toml:"password"`
+
+	ClientID         string   `toml:"client_id"`
+	AssertionEnv     string   `toml:"assertion_env"`
+	AssertionFile    string   `toml:"assertion_file"`
+	AssertionCommand []string `toml:"assertion_command"`
+
+	MFACodeCommand []string `toml:"mfa_code_command"`
+
+	CAFile             string `toml:"ca_file"`
+	PinSHA256          string `toml:"pin_sha256"`
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+
+	APIVersion              string   `toml:"api_version"`
+	RefreshBefore           Duration `toml:"refresh_before"`
+	Timeout                 Duration `toml:"timeout"`
+	DisableAntiforgeryToken *bool    `toml:"disable_antiforgery_token"`
+	GitHosts                []string `toml:"git_hosts"`
+
+	product product
+}
+
+// Duration is a time.Duration written as "60s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration (use e.g. \"60s\", \"5m\")")
+	}
+	if v < 0 {
+		return fmt.Errorf("must not be negative")
+	}
+	d.Duration = v
+	return nil
+}
+
+// Defaults for profile keys left out of the file.
+const (
+	DefaultRefreshBefore = 60 * time.Second
+	DefaultTimeout       = 30 * time.Second
+	DefaultPassphraseEnv = "VEEAM_CREDENTIAL_HELPER_PASSPHRASE"
+)
+
+// DefaultConfigPath is $XDG_CONFIG_HOME/veeam-credential-helper/config.toml
+// (%AppData% on Windows, ~/Library/Application Support on macOS).
+func DefaultConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "veeam-credential-helper", "config.toml")
+}
+
+// LoadConfig reads and validates the configuration file at path.
+func LoadConfig(path string) (*Config, error) {
+	if path == "" {
+		return nil, UsageError("no configuration file: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
+		}
+		return nil, UsageError("cannot read configuration file: %v", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, prefixErr(path, err)
+	}
+	cfg.Path = path
+	return cfg, nil
+}
+
+func prefixErr(path string, err error) error {
+	e := AsError(err)
+	return &Error{Exit: e.Exit, Msg: path + ": " + e.Msg, Err: e.Err}
+}
+
+// ParseConfig decodes and validates TOML configuration text.
+func ParseConfig(data []byte) (*Config, error) {
+	var cfg Config
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&cfg)
+	if err != nil {
+		return nil, tomlError(err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		where := ""
+		if line := keyLine(data, k); line > 0 {
+			where = fmt.Sprintf("line %d: ", line)
+		}
+		return nil, UsageError("%sunknown configuration key %q", where, k.String())
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func tomlError(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.LastKey != "" {
+			msg = fmt.Sprintf("key %q: %s", pe.LastKey, msg)
+		}
+		if pe.Position.Line > 0 {
+			msg = fmt.Sprintf("line %d: %s", pe.Position.Line, msg)
+		}
+		return UsageError("%s", msg)
+	}
+	// Type errors from the decoder already name the line and key.
+	return UsageError("%s", strings.TrimPrefix(err.Error(), "toml: "))
+}
+
+// keyLine finds the line where an undecoded key is written: the key's own
+// line when it is a plain key, else the table header.
+func keyLine(data []byte, k toml.Key) int {
+	last := regexp.QuoteMeta(k[len(k)-1])
+	keyRe := regexp.MustCompile(`^\s*("?)` + last + `("?)\s*=`)
+	tableRe := regexp.MustCompile(`^\s*\[+[^\]]*\b` + last + `\b[^\]]*\]+`)
+	parent := ""
+	if len(k) > 1 {
+		parent = strings.Join(k[:len(k)-1], ".")
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	current := ""
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if m := tableHeader.FindStringSubmatch(line); m != nil {
+			current = strings.ReplaceAll(strings.ReplaceAll(m[1], `"`, ""), " ", "")
+			if tableRe.MatchString(line) && current == k.String() {
+				return n
+			}
+			continue
+		}
+		if current == parent && keyRe.MatchString(line) {
+			return n
+		}
+	}
+	return 0
+}
+
+var tableHeader = regexp.MustCompile(`^\s*\[+\s*([^\]]+?)\s*\]+`)
+
+func (c *Config) validate() error {
+	if c.Cache.PassphraseEnv == "" {
+		c.Cache.PassphraseEnv = DefaultPassphraseEnv
+	}
+	switch c.Cache.Backend {
+	case "", "auto", "file", "keyctl", "secret-service", "kwallet", "pass", "keychain", "wincred":
+	default:
+		return UsageError("cache.backend %q is not one of auto, file, keyctl, secret-service, kwallet, pass, keychain, wincred", c.Cache.Backend)
+	}
+	if len(c.Profiles) == 0 {
+		return UsageError("no profiles: add a [profiles.NAME] table")
+	}
+	for name, p := range c.Profiles {
+		if p == nil {
+			return UsageError("profile %q is empty", name)
+		}
+		p.Name = name
+		if err := p.validate(); err != nil {
+			return err
+		}
+	}
+	if c.DefaultProfile != "" && c.Profiles[c.DefaultProfile] == nil {
+		return UsageError("default_profile %q is not a profile (have: %s)", c.DefaultProfile, strings.Join(c.ProfileNames(), ", "))
+	}
+	return nil
+}
+
+func (p *Profile) validate() error {
+	bad := func(format string, args ...any) error {
+		return UsageError("profile %q: %s", p.Name, fmt.Sprintf(format, args...))
+	}
+	if p.Password != nil {
+		return bad("a literal password in the configuration file is refused: use password_env, password_file, password_command, or `veeam-credential-helper login`")
+	}
+	prod, ok := products[p.Product]
+	if !ok {
+		if p.Product == "" {
+			return bad("product is missing (one of %s)", strings.Join(ProductNames(), ", "))
+		}
+		return bad("unknown product %q (known: %s)", p.Product, strings.Join(ProductNames(), ", "))
+	}
+	p.product = prod
+	u, err := url.Parse(p.URL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return bad("url %q is not an http(s) URL like https://server:4443", p.URL)
+	}
+	if u.User != nil {
+		return bad("url must not hold credentials")
+	}
+	p.URL = strings.TrimRight(p.URL, "/")
+	if p.Grant == "" {
+		p.Grant = prod.grants()[0]
+	}
+	if !contains(prod.grants(), p.Grant) {
+		return bad("grant %q is not one of %s for product %s", p.Grant, strings.Join(prod.grants(), ", "), p.Product)
+	}
+	if err := prod.validate(p); err != nil {
+		return bad("%s", err.Error())
+	}
+	if p.RefreshBefore.Duration == 0 {
+		p.RefreshBefore.Duration = DefaultRefreshBefore
+	}
+	if p.Timeout.Duration == 0 {
+		p.Timeout.Duration = DefaultTimeout
+	}
+	if p.PinSHA256 != "" {
+		if _, err := decodePin(p.PinSHA256); err != nil {
+			return bad("pin_sha256: %v", err)
+		}
+	}
+	return nil
+}
+
+// AntiforgeryDisabled reports whether grants send disable_antiforgery_token=true (the default).
+func (p *Profile) AntiforgeryDisabled() bool {
+	return p.DisableAntiforgeryToken == nil || *p.DisableAntiforgeryToken
+}
+
+// ProfileNames lists the profiles, sorted.
+func (c *Config) ProfileNames() []string {
+	names := make([]string, 0, len(c.Profiles))
+	for n := range c.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Profile resolves a profile: the given name, else default_profile, else the only one.
+func (c *Config) Profile(name string) (*Profile, error) {
+	if name == "" {
+		name = c.DefaultProfile
+	}
+	if name == "" {
+		if len(c.Profiles) == 1 {
+			for _, p := range c.Profiles {
+				return p, nil
+			}
+		}
+		return nil, UsageError("several profiles (%s) and no default_profile: choose one with -p", strings.Join(c.ProfileNames(), ", "))
+	}
+	p := c.Profiles[name]
+	if p == nil {
+		return nil, UsageError("unknown profile %q (have: %s)", name, strings.Join(c.ProfileNames(), ", "))
+	}
+	return p, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

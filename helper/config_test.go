@@ -1,0 +1,137 @@
+package helper
+
+import (
+	"strings"
+	"testing"
+)
+
+const goodConfig = `default_profile = "m365"
+
+[cache]
+backend = "file"
+
+[profiles.m365]
+product = "vb365"
+url = "https://vb365.example.com:4443/"
+username = 'corp\svc-backup'
+password_env = "VB365_PASSWORD"
+refresh_before = "90s"
+
+[profiles.azure]
+product = "vbazure"
+url = "https://azure.example.com"
+username = "admin"
+api_version = "v8"
+`
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.Profile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "m365" || p.Grant != "password" || p.URL != "https://vb365.example.com:4443" {
+		t.Errorf("profile = %+v", p)
+	}
+	if p.RefreshBefore.Seconds() != 90 || p.Timeout.Duration != DefaultTimeout {
+		t.Errorf("durations = %v %v", p.RefreshBefore, p.Timeout)
+	}
+	if !p.AntiforgeryDisabled() {
+		t.Error("disable_antiforgery_token must default to true")
+	}
+	if cfg.Cache.PassphraseEnv != DefaultPassphraseEnv {
+		t.Errorf("passphrase_env = %q", cfg.Cache.PassphraseEnv)
+	}
+	a := cfg.Profiles["azure"]
+	if a.CacheKey() == p.CacheKey() {
+		t.Error("two identities share a cache key")
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	cases := []struct {
+		name, text string
+		want       []string // substrings of the message
+	}{
+		{"unknown key", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\npasword_env = \"X\"\n", []string{"line 5", `"profiles.a.pasword_env"`}},
+		{"unknown table", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n[cache2]\nx = 1\n", []string{"unknown configuration key", "cache2"}},
+		{"wrong type", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = 7\n", []string{"line 4", "username"}},
+		{"bad duration", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\ntimeout = \"soon\"\n", []string{"line 5", "not a duration"}},
+		{"syntax", "[profiles.a\n", []string{"line "}},
+		{"literal password", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\npassword = \"hunter2\"\n", []string{"password_env", "password_file", "password_command", "login"}},
+		{"unknown product", "[profiles.a]\nproduct = \"vbx\"\nurl = \"https://h\"\n", []string{`"vbx"`, "vb365", "vbazure"}},
+		{"bad grant", "[profiles.a]\nproduct = \"vbazure\"\nurl = \"https://h\"\nusername = \"u\"\ngrant = \"operator\"\n", []string{"operator", "password"}},
+		{"jwt without client", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\ngrant = \"jwt-bearer\"\n", []string{"client_id"}},
+		{"bad url", "[profiles.a]\nproduct = \"vb365\"\nurl = \"vb365:4443\"\nusername = \"u\"\n", []string{"url"}},
+		{"bad default", "default_profile = \"x\"\n[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n", []string{`"x"`}},
+		{"no profiles", "", []string{"no profiles"}},
+		{"bad backend", "[cache]\nbackend = \"vault\"\n[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n", []string{"vault"}},
+		{"bad pin", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\npin_sha256 = \"abc\"\n", []string{"pin_sha256"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.text))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if ExitCode(err) != ExitUsage {
+				t.Errorf("exit %d, want %d", ExitCode(err), ExitUsage)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Error("error shows the password")
+			}
+		})
+	}
+}
+
+func TestProfileResolution(t *testing.T) {
+	cfg, err := ParseConfig([]byte(strings.Replace(goodConfig, `default_profile = "m365"`, "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Profile(""); err == nil || !strings.Contains(err.Error(), "-p") {
+		t.Errorf("two profiles, no default: %v", err)
+	}
+	if p, err := cfg.Profile("azure"); err != nil || p.Name != "azure" {
+		t.Errorf("by name: %v %v", p, err)
+	}
+	if _, err := cfg.Profile("nope"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "azure, m365") {
+		t.Errorf("unknown: %v", err)
+	}
+	one, err := ParseConfig([]byte("[profiles.only]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := one.Profile(""); err != nil || p.Name != "only" {
+		t.Errorf("only profile: %v %v", p, err)
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(goodConfig))
+	f.Add([]byte("[profiles.a]\nproduct = \"vb365\"\n"))
+	f.Add([]byte("x = [1, {a=2}]\n[[t]]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, err := ParseConfig(b)
+		if err == nil {
+			if len(cfg.Profiles) == 0 {
+				t.Fatal("accepted a config without profiles")
+			}
+			return
+		}
+		if ExitCode(err) != ExitUsage {
+			t.Fatalf("exit %d for %v", ExitCode(err), err)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error %q", err)
+		}
+	})
+}

@@ -1,0 +1,485 @@
+// Package helper is the token engine: configuration, profiles, secret
+// sources and the cache → refresh → grant flow. It knows no wire format;
+// cmd/ and the integrations turn its Result into one.
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/cache"
+)
+
+// Version is set at build time with -ldflags "-X .../helper.Version=…".
+var Version = "dev"
+
+// BuildInfo returns version, commit and Go version.
+func BuildInfo() (version, commit, goVersion string) {
+	version, commit, goVersion = Version, "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+		if version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+	}
+	return
+}
+
+// Sources of an answer.
+const (
+	SourceCache   = "cache"
+	SourceRefresh = "refresh"
+	SourceGrant   = "grant"
+)
+
+// Helper runs the flow for the profiles of one configuration.
+type Helper struct {
+	Config *Config
+	// Stderr gets warnings and, with Debug, debug lines. Never secrets.
+	Stderr io.Writer
+	Debug  bool
+	// Prompt asks the user on a terminal; nil means no terminal: a missing
+	// secret is then exit 5, never a hang.
+	Prompt func(label string) (string, error)
+	// Now is the clock (tests move it).
+	Now func() time.Time
+
+	// Store and Locker default to the configured keyring and lock files.
+	Store  cache.Store
+	Locker cache.Locker
+
+	storeOnce sync.Once
+	storeErr  error
+
+	clientsMu sync.Mutex
+	clients   map[string]*http.Client
+}
+
+// New returns a Helper for cfg with stderr for warnings.
+func New(cfg *Config) *Helper {
+	return &Helper{Config: cfg, Stderr: os.Stderr, Now: time.Now}
+}
+
+// Request asks for a credential.
+type Request struct {
+	Profile      string
+	MinValid     time.Duration
+	ForceRefresh bool
+	// Secrets given by the caller (JSON request on stdin): tried first.
+	Password, MFACode, Assertion string
+}
+
+// Result is a usable access token and where it came from.
+type Result struct {
+	Profile *Profile
+	Entry   cache.Entry
+	Source  string
+}
+
+func (h *Helper) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Helper) warnf(format string, args ...any) {
+	if h.Stderr != nil {
+		fmt.Fprintf(h.Stderr, "veeam-credential-helper: warning: %s\n", oneLine(fmt.Sprintf(format, args...), 400))
+	}
+}
+
+func (h *Helper) debugf(format string, args ...any) {
+	if h.Debug && h.Stderr != nil {
+		fmt.Fprintf(h.Stderr, "veeam-credential-helper: debug: %s\n", oneLine(fmt.Sprintf(format, args...), 400))
+	}
+}
+
+// OpenCache opens the configured store and lock directory once.
+func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
+	h.storeOnce.Do(func() {
+		if h.Store != nil && h.Locker != nil {
+			return
+		}
+		c := h.Config.Cache
+		dir := c.Dir
+		if dir == "" {
+			dir = cache.DefaultDir()
+		}
+		if err := cache.EnsureDir(dir); err != nil {
+			h.storeErr = cacheError(err)
+			return
+		}
+		if h.Store == nil {
+			st, err := cache.Open(cache.Config{
+				Backend:           c.Backend,
+				Dir:               dir,
+				PassphraseEnv:     c.PassphraseEnv,
+				PassphraseCommand: c.PassphraseCommand,
+				Interactive:       h.Prompt != nil,
+			})
+			if err != nil {
+				h.storeErr = cacheError(err)
+				return
+			}
+			h.Store = st
+		}
+		if h.Locker == nil {
+			h.Locker = cache.NewFileLocker(dir)
+		}
+	})
+	return h.Store, h.Locker, h.storeErr
+}
+
+func cacheError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if cache.IsUnavailable(err) {
+		return wrapf(ExitCache, err, "token cache unavailable: %v", err)
+	}
+	return wrapf(ExitCache, err, "token cache: %v", err)
+}
+
+// CacheKey is the identity of a profile's cached session.
+func (p *Profile) CacheKey() string {
+	return cache.Key(p.Product, p.URL, p.Username, p.Grant, p.ClientID, p.APIVersion)
+}
+
+// load reads the profile's entry; a missing or unreadable entry is a miss.
+func (h *Helper) load(st cache.Store, key string) (cache.Entry, bool, error) {
+	b, err := st.Get(key)
+	if errors.Is(err, cache.ErrNotFound) {
+		return cache.Entry{}, false, nil
+	}
+	if err != nil {
+		return cache.Entry{}, false, cacheError(err)
+	}
+	e, err := cache.DecodeEntry(b)
+	if err != nil {
+		h.debugf("cache entry unreadable: treated as a miss")
+		return cache.Entry{}, false, nil
+	}
+	return e, true, nil
+}
+
+func (h *Helper) save(st cache.Store, key string, e cache.Entry) error {
+	b, err := cache.EncodeEntry(e)
+	if err != nil {
+		return cacheError(err)
+	}
+	return cacheError(st.Set(key, b))
+}
+
+// fresh reports whether e is good for at least max(refresh_before, minValid).
+func (h *Helper) fresh(p *Profile, e cache.Entry, minValid time.Duration) bool {
+	need := p.RefreshBefore.Duration
+	if minValid > need {
+		need = minValid
+	}
+	return e.AccessToken != "" && e.ExpiresAt.Sub(h.now()) > need
+}
+
+// Get returns an access token for the request's profile: from the cache,
+// else by the refresh grant, else by the profile's primary grant. The lock
+// is held from the re-read to the write so that one process talks to the
+// server and the others reuse its answer.
+func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
+	p, err := h.Config.Profile(r.Profile)
+	if err != nil {
+		return nil, err
+	}
+	st, lk, err := h.OpenCache()
+	if err != nil {
+		return nil, err
+	}
+	key := p.CacheKey()
+	if !r.ForceRefresh {
+		// The hit path takes no lock and opens no connection.
+		if e, ok, err := h.load(st, key); err != nil {
+			return nil, err
+		} else if ok && h.fresh(p, e, r.MinValid) {
+			h.debugf("profile %q: cache hit, valid until %s", p.Name, e.ExpiresAt.UTC().Format(time.RFC3339))
+			return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
+	defer cancel()
+	unlock, err := lk.Lock(ctx, key)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, wrapf(ExitUnreachable, err, "profile %q: timed out after %s waiting for another process's login", p.Name, p.Timeout.Duration)
+		}
+		return nil, cacheError(err)
+	}
+	defer unlock()
+
+	e, found, err := h.load(st, key)
+	if err != nil {
+		return nil, err
+	}
+	if found && !r.ForceRefresh && h.fresh(p, e, r.MinValid) {
+		h.debugf("profile %q: another process renewed the token", p.Name)
+		return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
+	}
+	s, err := h.session(p, r)
+	if err != nil {
+		return nil, err
+	}
+	if found && e.RefreshToken != "" {
+		h.debugf("profile %q: refresh grant", p.Name)
+		ne, err := p.product.refresh(ctx, s, e)
+		switch {
+		case err == nil:
+			if ne.RefreshToken == "" {
+				// A server that does not rotate keeps the old one valid.
+				ne.RefreshToken = e.RefreshToken
+			}
+			if err := h.save(st, key, ne); err != nil {
+				return nil, err
+			}
+			return &Result{Profile: p, Entry: ne, Source: SourceRefresh}, nil
+		case ExitCode(err) == ExitRejected:
+			// The refresh token is dead: never send it again.
+			h.debugf("profile %q: refresh token rejected, running the %s grant", p.Name, p.Grant)
+			if err := cacheError(st.Remove(key)); err != nil {
+				return nil, err
+			}
+		default:
+			// Transient: keep the refresh token for the next call.
+			if e.AccessToken != "" && e.ExpiresAt.After(h.now()) && !r.ForceRefresh {
+				h.warnf("%v; answering the cached token, valid until %s", err, e.ExpiresAt.UTC().Format(time.RFC3339))
+				return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
+			}
+			return nil, err
+		}
+	}
+	h.debugf("profile %q: %s grant", p.Name, p.Grant)
+	ne, err := p.product.grant(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.save(st, key, ne); err != nil {
+		return nil, err
+	}
+	return &Result{Profile: p, Entry: ne, Source: SourceGrant}, nil
+}
+
+// Invalidate drops the profile's cached access token but keeps its refresh
+// token, so the next Get runs the refresh grant (git's `erase`).
+func (h *Helper) Invalidate(ctx context.Context, profile string) error {
+	p, err := h.Config.Profile(profile)
+	if err != nil {
+		return err
+	}
+	st, lk, err := h.OpenCache()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
+	defer cancel()
+	unlock, err := lk.Lock(ctx, p.CacheKey())
+	if err != nil {
+		return cacheError(err)
+	}
+	defer unlock()
+	e, found, err := h.load(st, p.CacheKey())
+	if err != nil || !found {
+		return err
+	}
+	if e.RefreshToken == "" {
+		return cacheError(st.Remove(p.CacheKey()))
+	}
+	e.AccessToken, e.ExpiresAt = "", time.Time{}
+	return h.save(st, p.CacheKey(), e)
+}
+
+// Logout revokes the server session (best effort) and deletes the cached
+// tokens; with forgetSecret also the secret stored by `login`.
+func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) error {
+	p, err := h.Config.Profile(profile)
+	if err != nil {
+		return err
+	}
+	st, lk, err := h.OpenCache()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
+	defer cancel()
+	key := p.CacheKey()
+	unlock, err := lk.Lock(ctx, key)
+	if err != nil {
+		return cacheError(err)
+	}
+	defer unlock()
+	e, found, err := h.load(st, key)
+	if err != nil {
+		return err
+	}
+	if found && e.AccessToken != "" && e.ExpiresAt.After(h.now()) {
+		s, err := h.session(p, Request{})
+		if err == nil {
+			err = p.product.logout(ctx, s, e)
+		}
+		if err != nil {
+			h.warnf("profile %q: server logout failed (the cached tokens are deleted anyway): %v", p.Name, err)
+		}
+	}
+	if err := cacheError(st.Remove(key)); err != nil {
+		return err
+	}
+	if forgetSecret {
+		return cacheError(st.Remove(secretKey(p)))
+	}
+	return nil
+}
+
+// Status describes a profile's cache state without any secret.
+type Status struct {
+	Profile             string    `json:"profile"`
+	Product             string    `json:"product"`
+	URL                 string    `json:"url"`
+	Username            string    `json:"username,omitempty"`
+	Grant               string    `json:"grant"`
+	Backend             string    `json:"cache_backend"`
+	ValidUntil          time.Time `json:"access_token_valid_until,omitempty"`
+	Valid               bool      `json:"access_token_valid"`
+	RefreshTokenPresent bool      `json:"refresh_token_present"`
+	SecretStored        bool      `json:"secret_stored"`
+	Error               string    `json:"error,omitempty"`
+}
+
+// Statuses reports every profile, sorted by name.
+func (h *Helper) Statuses() ([]Status, error) {
+	st, _, err := h.OpenCache()
+	if err != nil {
+		return nil, err
+	}
+	var out []Status
+	for _, name := range h.Config.ProfileNames() {
+		p := h.Config.Profiles[name]
+		s := Status{Profile: name, Product: p.Product, URL: p.URL, Username: p.Username, Grant: p.Grant, Backend: st.Backend()}
+		if p.Username == "" {
+			s.Username = p.ClientID
+		}
+		e, found, err := h.load(st, p.CacheKey())
+		if err != nil {
+			s.Error = err.Error()
+		} else if found {
+			if e.AccessToken != "" {
+				s.ValidUntil = e.ExpiresAt.UTC()
+				s.Valid = e.ExpiresAt.After(h.now())
+			}
+			s.RefreshTokenPresent = e.RefreshToken != ""
+		}
+		if _, err := st.Get(secretKey(p)); err == nil {
+			s.SecretStored = true
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Login stores the profile's secret (password or assertion) in the
+// keyring, then runs the primary grant with it to prove it works.
+func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, error) {
+	p, err := h.Config.Profile(profile)
+	if err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		return nil, errorf(ExitInteraction, "profile %q: empty secret", p.Name)
+	}
+	st, lk, err := h.OpenCache()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
+	defer cancel()
+	unlock, err := lk.Lock(ctx, p.CacheKey())
+	if err != nil {
+		return nil, cacheError(err)
+	}
+	defer unlock()
+	r := Request{Password: secret}
+	if p.secretKind() == secretAssertion {
+		r = Request{Assertion: secret}
+	}
+	s, err := h.session(p, r)
+	if err != nil {
+		return nil, err
+	}
+	e, err := p.product.grant(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := cacheError(st.Set(secretKey(p), []byte(secret))); err != nil {
+		return nil, err
+	}
+	if err := h.save(st, p.CacheKey(), e); err != nil {
+		return nil, err
+	}
+	return &Result{Profile: p, Entry: e, Source: SourceGrant}, nil
+}
+
+// AuthCode asks a VB365 server for a one-time authorization code.
+func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
+	p, err := h.Config.Profile(profile)
+	if err != nil {
+		return "", err
+	}
+	ac, ok := p.product.(authCoder)
+	if !ok {
+		return "", UsageError("profile %q: product %s has no authorization codes (vb365 only)", p.Name, p.Product)
+	}
+	res, err := h.Get(ctx, Request{Profile: p.Name})
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
+	defer cancel()
+	s, err := h.session(p, Request{})
+	if err != nil {
+		return "", err
+	}
+	return ac.authCode(ctx, s, res.Entry)
+}
+
+// session is one profile's connection to its server for one request.
+type session struct {
+	h      *Helper
+	p      *Profile
+	client *http.Client
+	req    Request
+}
+
+func (h *Helper) session(p *Profile, r Request) (*session, error) {
+	h.clientsMu.Lock()
+	defer h.clientsMu.Unlock()
+	c := h.clients[p.Name]
+	if c == nil {
+		var err error
+		if c, err = newHTTPClient(p); err != nil {
+			return nil, err
+		}
+		if h.clients == nil {
+			h.clients = map[string]*http.Client{}
+		}
+		h.clients[p.Name] = c
+	}
+	return &session{h: h, p: p, client: c, req: r}, nil
+}

@@ -1,0 +1,124 @@
+package helper
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/veeam-tools/veeam-credential-helper/cache"
+)
+
+// product is one Veeam product's token flow. Each lives in its own file.
+type product interface {
+	// grants lists the profile grant names; the first is the default.
+	grants() []string
+	// validate checks the profile keys the product needs.
+	validate(p *Profile) error
+	// grant runs the profile's primary grant.
+	grant(ctx context.Context, s *session) (cache.Entry, error)
+	// refresh runs the refresh grant. An error with ExitRejected means the
+	// refresh token is dead and the primary grant should run instead.
+	refresh(ctx context.Context, s *session, e cache.Entry) (cache.Entry, error)
+	// logout ends the server session of e.
+	logout(ctx context.Context, s *session, e cache.Entry) error
+}
+
+// authCoder is a product with one-time authorization codes (VB365).
+type authCoder interface {
+	authCode(ctx context.Context, s *session, e cache.Entry) (string, error)
+}
+
+// products maps profile.product to its flow.
+var products = map[string]product{}
+
+func register(name string, p product) { products[name] = p }
+
+// ProductNames lists the known products, sorted.
+func ProductNames() []string {
+	names := make([]string, 0, len(products))
+	for n := range products {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// tokenCall posts a token-endpoint form and turns the answer into an entry.
+// what names the grant in errors ("password", "refresh token", …).
+func (s *session) tokenCall(ctx context.Context, c call, what string) (*tokenAnswer, *answer, error) {
+	a, err := s.do(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := s.decodeToken(a, what)
+	if err != nil {
+		return nil, a, err
+	}
+	return t, a, nil
+}
+
+// entry converts a token answer to a cache entry, refusing answers without
+// an access token or an expiry.
+func (s *session) entry(t *tokenAnswer) (cache.Entry, error) {
+	now := s.h.now()
+	if t.AccessToken == "" {
+		return cache.Entry{}, errorf(ExitUnreachable, "profile %q: the server's answer holds no access_token", s.p.Name)
+	}
+	exp, err := t.expiry(now)
+	if err != nil {
+		return cache.Entry{}, errorf(ExitUnreachable, "profile %q: the server's token answer has %v", s.p.Name, err)
+	}
+	tt := t.TokenType
+	if tt == "" || strings.EqualFold(tt, "bearer") {
+		tt = "Bearer"
+	}
+	return cache.Entry{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: tt, ExpiresAt: exp.UTC(), IssuedAt: now.UTC()}, nil
+}
+
+// mergeCookies updates a "name=value; …" cookie string with an answer's
+// Set-Cookie headers (a rotated cookie replaces the old value).
+func mergeCookies(old string, h http.Header) string {
+	set := (&http.Response{Header: h}).Cookies()
+	if len(set) == 0 {
+		return old
+	}
+	var order []string
+	vals := map[string]string{}
+	for _, kv := range strings.Split(old, "; ") {
+		if name, v, ok := strings.Cut(kv, "="); ok && name != "" {
+			if _, dup := vals[name]; !dup {
+				order = append(order, name)
+			}
+			vals[name] = v
+		}
+	}
+	for _, c := range set {
+		if _, dup := vals[c.Name]; !dup {
+			order = append(order, c.Name)
+		}
+		vals[c.Name] = c.Value
+	}
+	parts := make([]string, 0, len(order))
+	for _, n := range order {
+		parts = append(parts, n+"="+vals[n])
+	}
+	return strings.Join(parts, "; ")
+}
+
+func form(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+// noContent checks a logout answer.
+func (s *session) noContent(a *answer) error {
+	if a.status >= 200 && a.status < 300 {
+		return nil
+	}
+	return s.statusError(a, "logout")
+}

@@ -1,0 +1,114 @@
+package helper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Kinds of secret a grant may need.
+const (
+	secretPassword  = "password"
+	secretAssertion = "assertion"
+	secretMFACode   = "mfa_code"
+)
+
+// secretKind is the secret a profile's primary grant needs: the one `login` stores.
+func (p *Profile) secretKind() string {
+	if p.ClientID != "" && (p.Grant == grantJWTBearer || p.Grant == grantOperator) {
+		return secretAssertion
+	}
+	return secretPassword
+}
+
+// secretKey is the keyring item of the secret stored by `login`.
+func secretKey(p *Profile) string { return p.CacheKey() + "." + p.secretKind() }
+
+// secret finds a secret in the documented order: the JSON request, *_env,
+// *_file, *_command, the keyring entry stored by `login`, a terminal prompt.
+func (s *session) secret(ctx context.Context, kind string) (string, error) {
+	p := s.p
+	var fromRequest, env, file string
+	var command []string
+	var hint string
+	switch kind {
+	case secretPassword:
+		fromRequest, env, file, command = s.req.Password, p.PasswordEnv, p.PasswordFile, p.PasswordCommand
+		hint = `"password" in the JSON request, password_env, password_file, password_command, or run ` + "`veeam-credential-helper login -p " + p.Name + "`"
+	case secretAssertion:
+		fromRequest, env, file, command = s.req.Assertion, p.AssertionEnv, p.AssertionFile, p.AssertionCommand
+		hint = `"assertion" in the JSON request, assertion_env, assertion_file, assertion_command, or run ` + "`veeam-credential-helper login -p " + p.Name + "`"
+	case secretMFACode:
+		fromRequest, command = s.req.MFACode, p.MFACodeCommand
+		hint = `"mfa_code" in the JSON request, mfa_code_command, or run it on a terminal`
+	}
+	if fromRequest != "" {
+		return fromRequest, nil
+	}
+	if env != "" {
+		if v := os.Getenv(env); v != "" {
+			return v, nil
+		}
+		s.h.debugf("profile %q: %s_env: $%s is not set", p.Name, kind, env)
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", errorf(ExitUsage, "profile %q: cannot read %s_file: %v", p.Name, kind, err)
+		}
+		if v := strings.TrimRight(string(b), "\r\n"); v != "" {
+			return v, nil
+		}
+	}
+	if len(command) > 0 {
+		return runSecretCommand(ctx, p.Name, kind, command)
+	}
+	if kind != secretMFACode && kind == p.secretKind() {
+		if st, _, err := s.h.OpenCache(); err == nil {
+			if b, err := st.Get(secretKey(p)); err == nil && len(b) > 0 {
+				s.h.debugf("profile %q: %s from the keyring (stored by login)", p.Name, kind)
+				return string(b), nil
+			}
+		}
+	}
+	if s.h.Prompt != nil && kind != secretAssertion {
+		label := "Password for " + p.Username + " at " + p.URL + ": "
+		if kind == secretMFACode {
+			label = "MFA code for " + p.Username + " at " + p.URL + ": "
+		}
+		v, err := s.h.Prompt(label)
+		if err != nil {
+			return "", wrapf(ExitInteraction, err, "profile %q: cannot read the %s from the terminal", p.Name, kind)
+		}
+		if v != "" {
+			return v, nil
+		}
+	}
+	return "", errorf(ExitInteraction, "profile %q needs a %s and no terminal can be asked: give it with %s", p.Name, strings.ReplaceAll(kind, "_", " "), hint)
+}
+
+// runSecretCommand runs a user's command (no shell) and takes its stdout.
+// Its stderr is not shown: it might echo the secret.
+func runSecretCommand(ctx context.Context, profile, kind string, argv []string) (string, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return "", errorf(ExitUnreachable, "profile %q: %s_command did not finish within timeout", profile, kind)
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", errorf(ExitInteraction, "profile %q: %s_command failed (%s)", profile, kind, ee.ProcessState.String())
+		}
+		return "", errorf(ExitUsage, "profile %q: %s_command: %v", profile, kind, err)
+	}
+	v := strings.TrimRight(out.String(), "\r\n")
+	if v == "" {
+		return "", errorf(ExitInteraction, "profile %q: %s_command printed nothing", profile, kind)
+	}
+	return v, nil
+}

@@ -1,0 +1,306 @@
+package helper
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBody bounds what we read from a server: token answers are small.
+const maxBody = 1 << 20
+
+// newHTTPClient builds the per-profile client: TLS 1.2+, the profile's CA
+// file (replacing the system roots) and SPKI pin, proxies from the environment.
+func newHTTPClient(p *Profile) (*http.Client, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if p.CAFile != "" {
+		pem, err := os.ReadFile(p.CAFile)
+		if err != nil {
+			return nil, UsageError("profile %q: cannot read ca_file: %v", p.Name, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, UsageError("profile %q: ca_file %s holds no PEM certificate", p.Name, p.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if p.InsecureSkipVerify {
+		tc.InsecureSkipVerify = true
+	}
+	if p.PinSHA256 != "" {
+		pin, _ := decodePin(p.PinSHA256) // validated with the config
+		if p.CAFile == "" {
+			// A pin alone is how people trust a self-signed appliance
+			// certificate: the pin replaces chain verification.
+			tc.InsecureSkipVerify = true
+		}
+		tc.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("no server certificate")
+			}
+			cert, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+			if string(sum[:]) != string(pin) {
+				return errors.New("server key does not match pin_sha256")
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		TLSClientConfig:       tc,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 0, // bounded by the call's context instead
+		MaxIdleConns:          4,
+		IdleConnTimeout:       30 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{
+		Transport: tr,
+		// Token endpoints never redirect; following one could send a
+		// password elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+func decodePin(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "sha256/"))
+	if err != nil || len(b) != sha256.Size {
+		return nil, errors.New("not the base64 of a SHA-256 digest")
+	}
+	return b, nil
+}
+
+// call is one HTTP request to a Veeam server.
+type call struct {
+	method  string
+	path    string
+	query   url.Values
+	form    url.Values
+	bearer  string
+	cookies string
+	header  map[string]string
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends c, retrying 429/502/503/504 (honouring Retry-After) while the
+// context's deadline allows. Other answers, 4xx included, are returned as is.
+func (s *session) do(ctx context.Context, c call) (*answer, error) {
+	u := s.p.URL + c.path
+	if len(c.query) > 0 {
+		u += "?" + c.query.Encode()
+	}
+	if s.p.InsecureSkipVerify {
+		s.h.warnf("profile %q: TLS certificate verification is disabled (insecure_skip_verify)", s.p.Name)
+	} else if strings.HasPrefix(u, "http://") {
+		s.h.warnf("profile %q: sending credentials over plain http", s.p.Name)
+	}
+	backoff := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		var body io.Reader
+		if c.form != nil {
+			body = strings.NewReader(c.form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, c.method, u, body)
+		if err != nil {
+			return nil, UsageError("profile %q: bad url: %v", s.p.Name, err)
+		}
+		if c.form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", "veeam-credential-helper/"+Version)
+		if c.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+c.bearer)
+		}
+		if c.cookies != "" {
+			req.Header.Set("Cookie", c.cookies)
+		}
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		s.h.debugf("%s %s (attempt %d)", c.method, redactURL(u), attempt)
+		start := time.Now()
+		resp, err := s.client.Do(req)
+		if err != nil {
+			return nil, s.transportError(ctx, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		if err != nil {
+			return nil, s.transportError(ctx, err)
+		}
+		s.h.debugf("HTTP %d, %d bytes, %s", resp.StatusCode, len(b), time.Since(start).Round(time.Millisecond))
+		a := &answer{status: resp.StatusCode, header: resp.Header, body: b}
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		default:
+			return a, nil
+		}
+		wait := retryAfter(resp.Header.Get("Retry-After"), backoff)
+		backoff *= 2
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, errorf(ExitUnreachable, "profile %q: server busy (HTTP %d) after %d attempts within timeout %s%s",
+				s.p.Name, resp.StatusCode, attempt, s.p.Timeout.Duration, serverSays(b))
+		}
+		s.h.debugf("HTTP %d: retrying in %s", resp.StatusCode, wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, s.transportError(ctx, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func retryAfter(h string, def time.Duration) time.Duration {
+	if h == "" {
+		return def
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+		return 0
+	}
+	return def
+}
+
+func (s *session) transportError(ctx context.Context, err error) error {
+	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+		return wrapf(ExitUnreachable, err, "profile %q: no answer from %s within timeout %s", s.p.Name, s.p.URL, s.p.Timeout.Duration)
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err // drop the URL: it may carry a query
+	}
+	var cerr *tls.CertificateVerificationError
+	if errors.As(err, &cerr) {
+		return wrapf(ExitUnreachable, err, "profile %q: TLS: %v (set ca_file or pin_sha256)", s.p.Name, cerr.Err)
+	}
+	var oerr *net.OpError
+	if errors.As(err, &oerr) {
+		return wrapf(ExitUnreachable, err, "profile %q: cannot reach %s: %v", s.p.Name, s.p.URL, oerr.Err)
+	}
+	return wrapf(ExitUnreachable, err, "profile %q: %s: %v", s.p.Name, s.p.URL, err)
+}
+
+func redactURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+// serverSays extracts the human part of an error body: VB365's message,
+// problem+json's detail or title. Never the stack trace, never raw bytes.
+func serverSays(body []byte) string {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return ""
+	}
+	var parts []string
+	for _, k := range []string{"message", "Message", "detail", "title", "error_description", "error"} {
+		if v, ok := m[k].(string); ok && strings.TrimSpace(v) != "" {
+			parts = append(parts, v)
+			break
+		}
+	}
+	if code, ok := m["errorCode"].(string); ok && code != "" {
+		parts = append(parts, "("+code+")")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + oneLine(strings.Join(parts, " "), 200)
+}
+
+// statusError maps a non-2xx token-endpoint answer to an exit code.
+func (s *session) statusError(a *answer, what string) error {
+	msg := serverSays(a.body)
+	switch {
+	case a.status == 400 || a.status == 401 || a.status == 403:
+		return errorf(ExitRejected, "profile %q: server rejected the %s (HTTP %d)%s", s.p.Name, what, a.status, msg)
+	case a.status == 404 || a.status == 405:
+		return errorf(ExitUsage, "profile %q: no such endpoint on %s (HTTP %d): check url and product", s.p.Name, s.p.URL, a.status)
+	case a.status == 408 || a.status == 429 || a.status >= 500:
+		return errorf(ExitUnreachable, "profile %q: server error (HTTP %d)%s", s.p.Name, a.status, msg)
+	default:
+		return errorf(ExitUnexpected, "profile %q: unexpected HTTP %d from %s%s", s.p.Name, a.status, s.p.URL, msg)
+	}
+}
+
+// tokenAnswer is the union of the products' token responses.
+type tokenAnswer struct {
+	AccessToken  string  `json:"access_token"`
+	RefreshToken string  `json:"refresh_token"`
+	TokenType    string  `json:"token_type"`
+	ExpiresIn    float64 `json:"expires_in"`
+	Expires      string  `json:".expires"`
+	Issued       string  `json:".issued"`
+	MFAEnabled   bool    `json:"mfa_enabled"`
+	MFAToken     string  `json:"mfa_token"`
+}
+
+// decodeToken parses a 200 answer. Anything else than a JSON token object
+// (a proxy's HTML page, truncated JSON) is a server fault: exit 4.
+func (s *session) decodeToken(a *answer, what string) (*tokenAnswer, error) {
+	if a.status < 200 || a.status > 299 {
+		return nil, s.statusError(a, what)
+	}
+	var t tokenAnswer
+	if err := json.Unmarshal(a.body, &t); err != nil {
+		return nil, errorf(ExitUnreachable, "profile %q: the server's answer is not a token response (%s, %d bytes)",
+			s.p.Name, contentType(a.header), len(a.body))
+	}
+	return &t, nil
+}
+
+func contentType(h http.Header) string {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		return "no content type"
+	}
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return oneLine(ct, 60)
+}
+
+// expiry trusts expires_in, then .expires, as the vendors document.
+func (t *tokenAnswer) expiry(now time.Time) (time.Time, error) {
+	if t.ExpiresIn > 0 {
+		return now.Add(time.Duration(t.ExpiresIn * float64(time.Second))), nil
+	}
+	if t.Expires != "" {
+		if e, err := time.Parse(time.RFC3339Nano, t.Expires); err == nil {
+			return e, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("no expires_in or .expires")
+}

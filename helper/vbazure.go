@@ -1,0 +1,76 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"github.com/veeam-tools/veeam-credential-helper/cache"
+)
+
+// Veeam Backup for Microsoft Azure (seeds: POST/DELETE /api/oauth2/token,
+// grants Password, Refresh_token, Mfa; problem+json errors; older versions
+// take api-version as a query parameter).
+const vbAzureTokenPath = "/api/oauth2/token"
+
+type vbAzure struct{}
+
+func init() { register("vbazure", vbAzure{}) }
+
+func (vbAzure) grants() []string { return []string{grantPassword} }
+
+func (vbAzure) validate(p *Profile) error {
+	if p.Username == "" {
+		return errors.New("username is required")
+	}
+	return nil
+}
+
+func (vbAzure) query(p *Profile) url.Values {
+	if p.APIVersion == "" {
+		return nil
+	}
+	return url.Values{"api-version": {p.APIVersion}}
+}
+
+// grant runs Password and, when the server answers mfa_enabled with an
+// mfa_token, the Mfa step with a code from the request, mfa_code_command or a prompt.
+func (v vbAzure) grant(ctx context.Context, s *session) (cache.Entry, error) {
+	pw, err := s.secret(ctx, secretPassword)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	f := form("grant_type", "Password", "username", s.p.Username, "password", pw)
+	t, _, err := s.tokenCall(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "password")
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	if t.AccessToken == "" && t.MFAEnabled && t.MFAToken != "" {
+		code, err := s.secret(ctx, secretMFACode)
+		if err != nil {
+			return cache.Entry{}, err
+		}
+		f := form("grant_type", "Mfa", "mfa_token", t.MFAToken, "mfa_code", code)
+		if t, _, err = s.tokenCall(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "MFA code"); err != nil {
+			return cache.Entry{}, err
+		}
+	}
+	return s.entry(t)
+}
+
+func (v vbAzure) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+	f := form("grant_type", "Refresh_token", "refresh_token", old.RefreshToken)
+	t, _, err := s.tokenCall(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "refresh token")
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	return s.entry(t)
+}
+
+func (v vbAzure) logout(ctx context.Context, s *session, e cache.Entry) error {
+	a, err := s.do(ctx, call{method: "DELETE", path: vbAzureTokenPath, query: v.query(s.p), bearer: e.AccessToken})
+	if err != nil {
+		return err
+	}
+	return s.noContent(a)
+}
