@@ -235,6 +235,13 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 		h.debugf("profile %q: another process renewed the token", p.Name)
 		return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
 	}
+	// Get the store's passphrase now: failing after the server opened a
+	// session would waste a login (and VB365 throttles logins).
+	if u, ok := st.(cache.Unlocker); ok {
+		if err := u.Unlock(); err != nil {
+			return nil, cacheError(err)
+		}
+	}
 	s, err := h.session(p, r)
 	if err != nil {
 		return nil, err

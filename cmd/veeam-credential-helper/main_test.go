@@ -471,3 +471,15 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version %q", r.Stdout)
 	}
 }
+
+func TestNoPassphraseFailsBeforeGrant(t *testing.T) {
+	e, em := vb365Env(t, "")
+	delete(e.Vars, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE")
+	r := e.Run("", "get")
+	if r.Exit != 6 || !strings.Contains(r.Stderr, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE") {
+		t.Errorf("exit %d %q", r.Exit, r.Stderr)
+	}
+	if n := em.Counts().TokenCalls; n != 0 {
+		t.Errorf("the server saw %d token calls before the cache failed", n)
+	}
+}
