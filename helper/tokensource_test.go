@@ -1,0 +1,207 @@
+package helper_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
+)
+
+const (
+	tsUser     = `corp\svc-library`
+	tsPassword = "pw-library-0001"
+)
+
+// libraryHome is a testenv home with one vb365 profile "m365" and a
+// Helper on its configuration, as a Go program would build one.
+func libraryHome(t *testing.T, opts emulator.Options, extra string) (*testenv.Env, *emulator.Emulator, *helper.Helper) {
+	t.Helper()
+	e := testenv.New(t)
+	opts.Product = "vb365"
+	em := e.Emulator(opts)
+	em.AddUser(tsUser, tsPassword)
+	e.Vars["VB365_LIBRARY_PASSWORD"] = tsPassword
+	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
+product = "vb365"
+url = %q
+username = '%s'
+password_env = "VB365_LIBRARY_PASSWORD"
+ca_file = %q
+%s
+`, em.URL(), tsUser, e.CAFile("vb365"), extra))
+	for k, v := range e.Vars {
+		t.Setenv(k, v)
+	}
+	cfg, err := helper.LoadConfig(e.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := helper.New(cfg)
+	h.Stderr = &testWriter{t: t}
+	return e, em, h
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// recorder remembers the tokens a TokenSource handed out.
+type recorder struct {
+	src  oauth2.TokenSource
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (r *recorder) Token() (*oauth2.Token, error) {
+	t, err := r.src.Token()
+	if err == nil {
+		r.mu.Lock()
+		r.seen[t.AccessToken] = true
+		r.mu.Unlock()
+	}
+	return t, err
+}
+
+func TestTokenSourceOAuth2ClientRenewsAcrossExpiry(t *testing.T) {
+	const ttl = 3 * time.Second
+	_, em, h := libraryHome(t, emulator.Options{AccessTTL: ttl}, `refresh_before = "1s"`)
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, em.Client())
+	rec := &recorder{src: h.TokenSource(ctx, "m365"), seen: map[string]bool{}}
+	hc := oauth2.NewClient(ctx, rec)
+	end := time.Now().Add(2*ttl + time.Second)
+	calls := 0
+	for time.Now().Before(end) {
+		resp, err := hc.Get(em.URL() + em.ProtectedPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("protected resource: HTTP %d after %d calls", resp.StatusCode, calls)
+		}
+		calls++
+		time.Sleep(200 * time.Millisecond)
+	}
+	c := em.Counts()
+	if c.Grants["password"] != 1 || c.Grants["refresh_token"] < 2 || len(rec.seen) < 3 {
+		t.Fatalf("%d calls over %s with %s tokens: %d password grants, %d refresh grants, %d distinct tokens",
+			calls, 2*ttl+time.Second, ttl, c.Grants["password"], c.Grants["refresh_token"], len(rec.seen))
+	}
+}
+
+func TestTokenSourceTokenFields(t *testing.T) {
+	_, em, h := libraryHome(t, emulator.Options{}, "")
+	ts := h.TokenSource(context.Background(), "m365")
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !em.Valid(tok.AccessToken) || tok.Type() != "Bearer" || tok.RefreshToken != "" ||
+		time.Until(tok.Expiry) < 30*time.Minute || tok.Extra("profile") != "m365" || tok.Extra("source") != helper.SourceGrant {
+		t.Fatalf("first token: type %q, refresh token present %v, expiry %s, extras %v %v",
+			tok.Type(), tok.RefreshToken != "", tok.Expiry, tok.Extra("profile"), tok.Extra("source"))
+	}
+	again, err := ts.Token()
+	if err != nil || again.AccessToken != tok.AccessToken || again.Extra("source") != helper.SourceCache {
+		t.Fatalf("second token: source %v, same %v, err %v", again.Extra("source"), again.AccessToken == tok.AccessToken, err)
+	}
+	if n := em.Counts().Grants["password"]; n != 1 {
+		t.Fatalf("password grants: %d", n)
+	}
+}
+
+func TestTokenSourceConcurrentCallsOneGrant(t *testing.T) {
+	// 50 goroutines of one process on one Helper: the lock file (taken per
+	// call, then the entry re-read) lets one of them log in.
+	_, em, h := libraryHome(t, emulator.Options{}, "")
+	em.SetDelay(300 * time.Millisecond)
+	ts := h.TokenSource(context.Background(), "m365")
+	const n = 50
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	toks := make([]*oauth2.Token, n)
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			toks[i], errs[i] = ts.Token()
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	grants := 0
+	for i := 0; i < n; i++ {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
+		}
+		if toks[i].AccessToken != toks[0].AccessToken {
+			t.Fatalf("call %d got another token", i)
+		}
+		if toks[i].Extra("source") == helper.SourceGrant {
+			grants++
+		}
+	}
+	if c := em.Counts(); c.Grants["password"] != 1 || c.TokenCalls != 1 || grants != 1 {
+		t.Fatalf("%d concurrent Token calls: %d password grants, %d token calls, %d answers from a grant; want 1",
+			n, c.Grants["password"], c.TokenCalls, grants)
+	}
+}
+
+func TestTokenSourceSharesCacheWithBinary(t *testing.T) {
+	e, em, h := libraryHome(t, emulator.Options{}, "")
+	tok, err := h.TokenSource(context.Background(), "m365").Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Run("", "get", "--format", "token")
+	if r.Exit != 0 || strings.TrimSpace(r.Stdout) != tok.AccessToken {
+		t.Fatalf("the binary does not answer the library's token: exit %d, same %v, stderr %q",
+			r.Exit, strings.TrimSpace(r.Stdout) == tok.AccessToken, r.Stderr)
+	}
+	// And the other way: a token the binary renewed is the library's next answer.
+	r = e.Run("", "get", "--format", "token", "--force-refresh")
+	if r.Exit != 0 {
+		t.Fatalf("get --force-refresh: %+v", r)
+	}
+	next, err := h.TokenSource(context.Background(), "m365").Token()
+	if err != nil || next.AccessToken != strings.TrimSpace(r.Stdout) || next.Extra("source") != helper.SourceCache {
+		t.Fatalf("library after the binary's refresh: source %v, same %v, err %v", next.Extra("source"), next.AccessToken == strings.TrimSpace(r.Stdout), err)
+	}
+	if c := em.Counts(); c.Grants["password"] != 1 {
+		t.Fatalf("password grants: %d", c.Grants["password"])
+	}
+}
+
+func TestTokenSourceErrorsKeepExitCode(t *testing.T) {
+	_, em, h := libraryHome(t, emulator.Options{}, "")
+	t.Setenv("VB365_LIBRARY_PASSWORD", "wrong-password")
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, em.Client())
+	_, err := h.TokenSource(ctx, "m365").Token()
+	if helper.ExitCode(err) != helper.ExitRejected || strings.Contains(err.Error(), "wrong-password") {
+		t.Fatalf("bad password: exit %d: %v", helper.ExitCode(err), err)
+	}
+	// Through oauth2.NewClient the error still unwraps to the helper's.
+	_, err = oauth2.NewClient(ctx, h.TokenSource(ctx, "m365")).Get(em.URL() + em.ProtectedPath())
+	var he *helper.Error
+	if !errors.As(err, &he) || he.Exit != helper.ExitRejected {
+		t.Fatalf("through oauth2.NewClient: %v", err)
+	}
+	if _, err := h.TokenSource(ctx, "nope").Token(); helper.ExitCode(err) != helper.ExitUsage {
+		t.Fatalf("unknown profile: %v", err)
+	}
+}
