@@ -82,7 +82,9 @@ func runPlugin(c *cmdContext) error {
 		impl = server.Failing(err, log)
 	} else {
 		h.Debug = c.g.debug
-		impl = server.New(h, log)
+		srv := server.New(h, log)
+		srv.DefaultProfile = c.profile() // -p, else VEEAM_PROFILE
+		impl = srv
 	}
 	goplugin.Serve(impl, log)
 	return nil

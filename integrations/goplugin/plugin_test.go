@@ -234,6 +234,48 @@ func TestPluginModeByMagicCookieAlone(t *testing.T) {
 	}
 }
 
+func TestPluginDefaultProfileFromEnvironment(t *testing.T) {
+	e, em := home(t, emulator.Options{}, "")
+	em.AddUser("second-user", "pw-second")
+	e.Vars["SECOND_PASSWORD"] = "pw-second"
+	cfg, err := os.ReadFile(e.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append(cfg, fmt.Sprintf("\n[profiles.second]\nproduct = \"vb365\"\nurl = %q\nusername = \"second-user\"\npassword_env = \"SECOND_PASSWORD\"\nca_file = %q\n",
+		em.URL(), e.CAFile("vb365"))...)
+	if err := os.WriteFile(e.ConfigPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+
+	// Two profiles, no default_profile: a request must name one.
+	c, _ := launch(t, e)
+	if _, err := c.GetCredential(ctx, goplugin.Request{}); goplugin.ExitCode(err) != 2 || !strings.Contains(err.Error(), "several profiles") {
+		t.Fatalf("no profile named: %v", err)
+	}
+	ps, err := c.ListProfiles(ctx)
+	if err != nil || len(ps) != 2 || ps[0].Name != "m365" || ps[1].Name != "second" || ps[0].Default || ps[1].Default {
+		t.Fatalf("profiles: %+v %v", ps, err)
+	}
+
+	// VEEAM_PROFILE in the plugin's environment picks the default.
+	e.Vars["VEEAM_PROFILE"] = "second"
+	c2, _ := launch(t, e)
+	cred, err := c2.GetCredential(ctx, goplugin.Request{})
+	if err != nil || cred.Profile != "second" || cred.Username != "second-user" {
+		t.Fatalf("VEEAM_PROFILE=second: %v %v", cred, err)
+	}
+	if ps, err := c2.ListProfiles(ctx); err != nil || !ps[1].Default || ps[0].Default {
+		t.Fatalf("profiles with VEEAM_PROFILE: %+v %v", ps, err)
+	}
+	// -p wins over VEEAM_PROFILE.
+	c3, _ := launch(t, e, "-p", "m365", "plugin")
+	if cred, err := c3.GetCredential(ctx, goplugin.Request{}); err != nil || cred.Profile != "m365" {
+		t.Fatalf("-p m365: %v %v", cred, err)
+	}
+}
+
 func TestPluginConcurrentGetsCauseOneGrant(t *testing.T) {
 	e, em := home(t, emulator.Options{}, "")
 	// A slow server widens the window in which the 50 calls overlap.

@@ -35,6 +35,11 @@ type Server struct {
 	err error // configuration error answered to every call
 	log hclog.Logger
 
+	// DefaultProfile is used by requests that name no profile (the `-p`
+	// flag or VEEAM_PROFILE of the plugin process); "" means the
+	// configuration's default_profile, else its only profile.
+	DefaultProfile string
+
 	// MemoryTTL bounds how long an answer is reused from memory before the
 	// store is read again (a logout or renewal by another process is seen
 	// within it). 0 disables the memory.
@@ -85,6 +90,13 @@ func (s *Server) fail(op string, err error) error {
 	return &goplugin.Error{ExitCode: e.Exit, Code: e.Code(), Message: e.Msg}
 }
 
+func (s *Server) profile(name string) (*helper.Profile, error) {
+	if name == "" {
+		name = s.DefaultProfile
+	}
+	return s.h.Config.Profile(name)
+}
+
 func (s *Server) now() time.Time {
 	if s.h.Now != nil {
 		return s.h.Now()
@@ -131,7 +143,7 @@ func (s *Server) GetCredential(ctx context.Context, r goplugin.Request) (*goplug
 	if s.err != nil {
 		return nil, s.fail("get credential", s.err)
 	}
-	p, err := s.h.Config.Profile(r.Profile)
+	p, err := s.profile(r.Profile)
 	if err != nil {
 		return nil, s.fail("get credential", err)
 	}
@@ -198,7 +210,7 @@ func (s *Server) Invalidate(ctx context.Context, profile string) error {
 	if s.err != nil {
 		return s.fail("invalidate", s.err)
 	}
-	p, err := s.h.Config.Profile(profile)
+	p, err := s.profile(profile)
 	if err != nil {
 		return s.fail("invalidate", err)
 	}
@@ -217,7 +229,7 @@ func (s *Server) ListProfiles(context.Context) ([]goplugin.Profile, error) {
 	}
 	cfg := s.h.Config
 	def := ""
-	if p, err := cfg.Profile(""); err == nil {
+	if p, err := s.profile(""); err == nil {
 		def = p.Name
 	}
 	var out []goplugin.Profile
