@@ -118,15 +118,27 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 		return nil, errMalformed
 	}
 
-	salt := make([]byte, 0, len(h.Alg)+1+len(saltInput))
-	salt = append(append(append(salt, h.Alg...), 0), saltInput...)
-	kek, err := pbkdf2.Key(prf, passphrase, salt, int(*h.P2C), kekLen)
-	if err != nil {
-		return nil, errWrongPassword
+	// The KEK of this item version may be in the kernel keyring (kekcache.go).
+	desc, mask := kekCacheID(passphrase, h.Alg, *h.P2C, h.P2S, encKey)
+	var cek []byte
+	if masked, ok := kekCacheGet(desc, kekLen); ok {
+		if c, err := josea.KeyUnwrap(encKey, xorBytes(masked, mask)); err == nil && len(c) == cekLen {
+			cek = c
+		}
 	}
-	cek, err := josea.KeyUnwrap(encKey, kek)
-	if err != nil || len(cek) != cekLen {
-		return nil, errWrongPassword
+	if cek == nil {
+		salt := make([]byte, 0, len(h.Alg)+1+len(saltInput))
+		salt = append(append(append(salt, h.Alg...), 0), saltInput...)
+		kek, err := pbkdf2.Key(prf, passphrase, salt, int(*h.P2C), kekLen)
+		if err != nil {
+			return nil, errWrongPassword
+		}
+		c, err := josea.KeyUnwrap(encKey, kek)
+		if err != nil || len(c) != cekLen {
+			return nil, errWrongPassword
+		}
+		cek = c
+		kekCachePut(desc, xorBytes(kek, mask))
 	}
 	block, err := aes.NewCipher(cek)
 	if err != nil {
