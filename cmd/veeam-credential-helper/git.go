@@ -1,0 +1,71 @@
+package main
+
+import (
+	"io"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
+)
+
+func init() {
+	commands["git"] = &command{
+		summary: "git credential helper: get | store | erase (credential.helper = \"/path/veeam-credential-helper git\")",
+		run:     runGit,
+	}
+}
+
+// runGit answers git's credential helper protocol
+// (https://git-scm.com/docs/gitcredentials#_custom_helpers). A host no
+// profile matches gets no answer and exit 0, so git asks its other helpers.
+func runGit(c *cmdContext) error {
+	if len(c.args) != 1 {
+		return helper.UsageError("usage: veeam-credential-helper git get|store|erase (git runs it; see README: git)")
+	}
+	in := io.Reader(c.io.in)
+	if c.io.in == nil {
+		in = eofReader{}
+	}
+	switch c.args[0] {
+	case "get", "erase":
+	default:
+		// store (our tokens live in our own cache) and any action a later
+		// git adds: read the description and ignore it, as git asks.
+		_, _ = io.Copy(io.Discard, io.LimitReader(in, protocol.MaxInput))
+		return nil
+	}
+	req, err := protocol.ReadGit(in)
+	if err != nil {
+		return helper.UsageError("%v", err)
+	}
+	// git's stdin is its pipe: never prompt.
+	h, err := c.helper(false)
+	if err != nil {
+		return err
+	}
+	p, err := h.Config.GitProfile(req.Protocol, req.Host, req.Username, c.profile())
+	if err != nil || p == nil {
+		return err
+	}
+	if c.args[0] == "erase" {
+		// git rejected the token: drop the cached access token; the next
+		// get runs the refresh grant.
+		return h.Invalidate(c.ctx, p.Name)
+	}
+	r, err := h.Get(c.ctx, helper.Request{Profile: p.Name})
+	if err != nil {
+		return err
+	}
+	a := protocol.GitAnswer{
+		Username:       p.GitUsername(),
+		Password:       r.Entry.AccessToken,
+		PasswordExpiry: r.Entry.ExpiresAt,
+	}
+	if req.HasCapability("authtype") {
+		a.AuthType, a.Credential = "Bearer", r.Entry.AccessToken
+	}
+	return protocol.WriteGit(c.io.out, a)
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

@@ -1,0 +1,146 @@
+package helper
+
+import (
+	"net"
+	"net/url"
+	"strings"
+)
+
+// GitProfile picks the profile for a git credential request: the profiles
+// whose url (scheme, host and port) or one of whose git_hosts matches git's
+// protocol and host. When git names a user (https://user@host), only
+// profiles whose username (or client_id, for assertion grants) is that user
+// match, as with git's own helpers. Of several matches, prefer (-p or
+// $VEEAM_PROFILE) wins when it is one of them, else default_profile when it
+// is one of them; otherwise it is a usage error naming the matches.
+//
+// host is as git sends it: "name" or "name:port" ("[v6]:port" for IPv6);
+// a missing port is the scheme's default (https 443, http 80). Host names
+// compare without regard to case. No match gives (nil, nil): git's other
+// helpers go on.
+//
+// git_hosts entries are "host", "host:port" or "scheme://host[:port]":
+// without a scheme an entry matches https and http; without a port it
+// matches the default port of git's protocol.
+func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, error) {
+	protocol = strings.ToLower(protocol)
+	want, ok := splitGitHost(protocol, host)
+	if !ok || (protocol != "https" && protocol != "http") {
+		return nil, nil
+	}
+	var matches []*Profile
+	for _, name := range c.ProfileNames() {
+		p := c.Profiles[name]
+		if username != "" && username != p.GitUsername() {
+			continue
+		}
+		hit, err := p.matchesGit(protocol, want)
+		if err != nil {
+			return nil, err
+		}
+		if hit {
+			matches = append(matches, p)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return nil, nil
+	case 1:
+		return matches[0], nil
+	}
+	for _, name := range []string{prefer, c.DefaultProfile} {
+		for _, p := range matches {
+			if name != "" && p.Name == name {
+				return p, nil
+			}
+		}
+	}
+	names := make([]string, len(matches))
+	for i, p := range matches {
+		names[i] = p.Name
+	}
+	return nil, UsageError("git host %s://%s matches profiles %s: choose one with -p (credential.helper = \"... -p NAME git\") or default_profile",
+		protocol, want.String(), strings.Join(names, ", "))
+}
+
+// GitUsername is the user name git gets for the profile: the username, or
+// the client_id of an assertion grant.
+func (p *Profile) GitUsername() string {
+	if p.Username != "" {
+		return p.Username
+	}
+	return p.ClientID
+}
+
+type hostPort struct{ host, port string }
+
+func (h hostPort) String() string { return net.JoinHostPort(h.host, h.port) }
+
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
+
+// splitGitHost splits "name[:port]" (IPv6 in brackets) and fills in the
+// scheme's default port. ok is false for an empty or malformed host.
+func splitGitHost(scheme, host string) (hostPort, bool) {
+	if host == "" {
+		return hostPort{}, false
+	}
+	name, port := host, ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		name, port = h, p
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		name = host[1 : len(host)-1]
+	} else if strings.Contains(host, ":") {
+		// "name:" or several colons without brackets.
+		if strings.HasSuffix(host, ":") && strings.Count(host, ":") == 1 {
+			name = strings.TrimSuffix(host, ":")
+		} else {
+			return hostPort{}, false
+		}
+	}
+	if port == "" {
+		port = defaultPort(scheme)
+	}
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	if name == "" || port == "" {
+		return hostPort{}, false
+	}
+	return hostPort{name, port}, true
+}
+
+// matchesGit reports whether the profile serves git's protocol and host.
+func (p *Profile) matchesGit(protocol string, want hostPort) (bool, error) {
+	if u, err := url.Parse(p.URL); err == nil && strings.ToLower(u.Scheme) == protocol {
+		if got, ok := splitGitHost(protocol, u.Host); ok && got == want {
+			return true, nil
+		}
+	}
+	for _, entry := range p.GitHosts {
+		scheme, rest := "", strings.TrimSpace(entry)
+		if i := strings.Index(rest, "://"); i >= 0 {
+			u, err := url.Parse(rest)
+			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+				return false, UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
+			}
+			scheme, rest = strings.ToLower(u.Scheme), u.Host
+		}
+		if scheme != "" && scheme != protocol {
+			continue
+		}
+		got, ok := splitGitHost(protocol, rest)
+		if !ok || strings.ContainsAny(rest, "/?#@") {
+			return false, UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
+		}
+		if got == want {
+			return true, nil
+		}
+	}
+	return false, nil
+}
