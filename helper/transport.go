@@ -199,6 +199,9 @@ func (s *session) transportError(ctx context.Context, err error) error {
 	if errors.As(err, &uerr) {
 		err = uerr.Err // drop the URL: it may carry a query
 	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return wrapf(ExitUnreachable, err, "profile %q: %s closed the connection without an answer", s.p.Name, s.p.URL)
+	}
 	var cerr *tls.CertificateVerificationError
 	if errors.As(err, &cerr) {
 		return wrapf(ExitUnreachable, err, "profile %q: TLS: %v (set ca_file or pin_sha256)", s.p.Name, cerr.Err)
@@ -292,13 +295,26 @@ func contentType(h http.Header) string {
 	return oneLine(ct, 60)
 }
 
-// expiry trusts expires_in, then .expires, as the vendors document.
+// maxLifetime caps what a server may claim: a larger expires_in overflows
+// time.Duration (it came out in the past), and an .expires after year 9999
+// cannot be stored (the cache entry failed to encode: a false exit 6).
+const maxLifetime = 10 * 365 * 24 * time.Hour
+
+// expiry trusts expires_in, then .expires, as the vendors document, capped
+// at maxLifetime from now.
 func (t *tokenAnswer) expiry(now time.Time) (time.Time, error) {
+	limit := now.Add(maxLifetime)
 	if t.ExpiresIn > 0 {
+		if t.ExpiresIn >= maxLifetime.Seconds() {
+			return limit, nil
+		}
 		return now.Add(time.Duration(t.ExpiresIn * float64(time.Second))), nil
 	}
 	if t.Expires != "" {
 		if e, err := time.Parse(time.RFC3339Nano, t.Expires); err == nil {
+			if e.After(limit) {
+				return limit, nil
+			}
 			return e, nil
 		}
 	}
