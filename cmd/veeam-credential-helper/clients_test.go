@@ -164,9 +164,9 @@ func writeKubeconfig(t *testing.T, e *testenv.Env, k *kubeAPI, apiVersion string
 	return path
 }
 
-// kubectlEnv is the Env's environment minus what the kubeconfig now carries,
+// runKubectl runs kubectl with the Env minus the passphrase and config path,
 // so the plugin can only work through the kubeconfig's exec.env.
-func kubectl(t *testing.T, e *testenv.Env, kubeconfig string, args ...string) testenv.Result {
+func runKubectl(t *testing.T, e *testenv.Env, kubeconfig string, args ...string) testenv.Result {
 	t.Helper()
 	bin := requireTool(t, "kubectl")
 	saved := e.Vars
@@ -188,7 +188,7 @@ func TestKubectlExecPlugin(t *testing.T) {
 			k := newKubeAPI(t, em)
 			kc := writeKubeconfig(t, e, k, apiVersion)
 
-			r := kubectl(t, e, kc, "get", "--raw", "/version")
+			r := runKubectl(t, e, kc, "get", "--raw", "/version")
 			if r.Exit != 0 {
 				t.Fatalf("kubectl exit %d\nstdout=%s\nstderr=%s", r.Exit, r.Stdout, r.Stderr)
 			}
@@ -207,7 +207,7 @@ func TestKubectlExecPlugin(t *testing.T) {
 			noSecrets(t, "kubectl stderr", r.Stderr, em, m365Password)
 
 			// A second kubectl is a cache hit: no new grant.
-			r = kubectl(t, e, kc, "get", "--raw", "/api")
+			r = runKubectl(t, e, kc, "get", "--raw", "/api")
 			mustOK(t, r)
 			if n := em.Counts(); n.Grants["password"] != 1 || n.TokenCalls != 1 {
 				t.Errorf("server counts %+v, want one password grant for two kubectl runs", n)
@@ -222,7 +222,7 @@ func TestKubectlExecPluginFailure(t *testing.T) {
 	e.Vars["VB365_PASSWORD"] = wrong
 	k := newKubeAPI(t, em)
 	kc := writeKubeconfig(t, e, k, protocol.ExecV1)
-	r := kubectl(t, e, kc, "get", "--raw", "/version")
+	r := runKubectl(t, e, kc, "get", "--raw", "/version")
 	if r.Exit == 0 {
 		t.Fatalf("kubectl succeeded with a rejected password: %s", r.Stdout)
 	}
@@ -252,7 +252,7 @@ func TestKubectlExecPluginFailure(t *testing.T) {
 
 	// A profile -p names that does not exist: a usage error (exit 2).
 	kc = writeKubeconfig(t, e, k, protocol.ExecV1, "-p", "nope")
-	r = kubectl(t, e, kc, "get", "--raw", "/version")
+	r = runKubectl(t, e, kc, "get", "--raw", "/version")
 	if r.Exit == 0 || !strings.Contains(r.Stderr, `veeam-credential-helper: unknown profile "nope"`) || !strings.Contains(r.Stderr, "exit code 2") {
 		t.Errorf("unknown profile: exit %d stderr:\n%s", r.Exit, r.Stderr)
 	}
@@ -323,8 +323,8 @@ func gitHelper(t *testing.T, e *testenv.Env, args ...string) string {
 
 const fallbackHelper = "!f() { echo username=fallback; echo password=fallback-pw; }; f"
 
-// git runs `git -c credential.helper= -c credential.helper=H… credential ACTION`.
-func git(t *testing.T, e *testenv.Env, helpers []string, stdin string, action string) testenv.Result {
+// runGitCredential runs `git -c credential.helper= -c credential.helper=H… credential ACTION`.
+func runGitCredential(t *testing.T, e *testenv.Env, helpers []string, stdin string, action string) testenv.Result {
 	t.Helper()
 	bin := requireTool(t, "git")
 	args := []string{"-c", "credential.helper="}
@@ -356,7 +356,7 @@ func TestGitCredentialHelper(t *testing.T) {
 	ours := gitHelper(t, e)
 	in := "protocol=https\nhost=" + gitHost(t, em) + "\n\n"
 
-	r := git(t, e, []string{ours, fallbackHelper}, in, "fill")
+	r := runGitCredential(t, e, []string{ours, fallbackHelper}, in, "fill")
 	mustOK(t, r)
 	f := gitFields(r.Stdout)
 	tok1 := f["password"]
@@ -377,8 +377,8 @@ func TestGitCredentialHelper(t *testing.T) {
 	noSecrets(t, "git stderr", r.Stderr, em, m365Password)
 
 	// approve runs `store`: a no-op; the next fill is a cache hit.
-	mustOK(t, git(t, e, []string{ours}, r.Stdout+"\n", "approve"))
-	r = git(t, e, []string{ours}, in, "fill")
+	mustOK(t, runGitCredential(t, e, []string{ours}, r.Stdout+"\n", "approve"))
+	r = runGitCredential(t, e, []string{ours}, in, "fill")
 	mustOK(t, r)
 	if gitFields(r.Stdout)["password"] != tok1 {
 		t.Error("fill after approve gave another token")
@@ -388,8 +388,8 @@ func TestGitCredentialHelper(t *testing.T) {
 	}
 
 	// reject runs `erase`: the next fill renews the token (refresh grant).
-	mustOK(t, git(t, e, []string{ours}, r.Stdout+"\n", "reject"))
-	r = git(t, e, []string{ours}, in, "fill")
+	mustOK(t, runGitCredential(t, e, []string{ours}, r.Stdout+"\n", "reject"))
+	r = runGitCredential(t, e, []string{ours}, in, "fill")
 	mustOK(t, r)
 	tok2 := gitFields(r.Stdout)["password"]
 	if tok2 == tok1 || !em.Valid(tok2) {
@@ -421,7 +421,7 @@ func TestGitUnmatchedHostFallsThrough(t *testing.T) {
 		"protocol=https\nhost=127.0.0.1:1\n\n",                          // port differs
 		"protocol=https\nhost=" + gitHost(t, em) + "\nusername=eve\n\n", // another user
 	} {
-		r := git(t, e, []string{ours, fallbackHelper}, in, "fill")
+		r := runGitCredential(t, e, []string{ours, fallbackHelper}, in, "fill")
 		mustOK(t, r)
 		if f := gitFields(r.Stdout); f["password"] != "fallback-pw" {
 			t.Errorf("input %q: git answered %q, want the fallback helper's password", in, r.Stdout)
@@ -521,23 +521,23 @@ ca_file = %[2]q
 		t.Errorf("ambiguous: exit %d stdout %q stderr %q", r.Exit, r.Stdout, r.Stderr)
 	}
 	// git goes on to the next helper after our error.
-	g := git(t, e, []string{gitHelper(t, e), fallbackHelper}, in, "fill")
+	g := runGitCredential(t, e, []string{gitHelper(t, e), fallbackHelper}, in, "fill")
 	if g.Exit != 0 || gitFields(g.Stdout)["username"] != "fallback" || !strings.Contains(g.Stderr, "matches profiles a, b") {
 		t.Errorf("git with an ambiguous host: exit %d stdout %q stderr %q", g.Exit, g.Stdout, g.Stderr)
 	}
 	// -p chooses; git's username chooses too.
-	g = git(t, e, []string{gitHelper(t, e, "-p", "b")}, in, "fill")
+	g = runGitCredential(t, e, []string{gitHelper(t, e, "-p", "b")}, in, "fill")
 	mustOK(t, g)
 	if f := gitFields(g.Stdout); f["username"] != "bob" || !em.Valid(f["password"]) {
 		t.Errorf("-p b: %q", g.Stdout)
 	}
-	g = git(t, e, []string{gitHelper(t, e)}, "protocol=https\nhost="+gitHost(t, em)+"\nusername=alice\n\n", "fill")
+	g = runGitCredential(t, e, []string{gitHelper(t, e)}, "protocol=https\nhost="+gitHost(t, em)+"\nusername=alice\n\n", "fill")
 	mustOK(t, g)
 	if f := gitFields(g.Stdout); f["username"] != "alice" || !em.Valid(f["password"]) {
 		t.Errorf("username=alice: %q", g.Stdout)
 	}
 	// git_hosts: another name for the server maps to profile b.
-	g = git(t, e, []string{gitHelper(t, e)}, "protocol=https\nhost=git-alias.test:8443\n\n", "fill")
+	g = runGitCredential(t, e, []string{gitHelper(t, e)}, "protocol=https\nhost=git-alias.test:8443\n\n", "fill")
 	mustOK(t, g)
 	if f := gitFields(g.Stdout); f["username"] != "bob" || !em.Valid(f["password"]) {
 		t.Errorf("git_hosts alias: %q", g.Stdout)
@@ -569,7 +569,7 @@ func TestGitAuthtypeWithRealGit(t *testing.T) {
 		return
 	}
 	e, em := vb365Env(t, "")
-	r := git(t, e, []string{gitHelper(t, e)}, "capability[]=authtype\nprotocol=https\nhost="+gitHost(t, em)+"\n\n", "fill")
+	r := runGitCredential(t, e, []string{gitHelper(t, e)}, "capability[]=authtype\nprotocol=https\nhost="+gitHost(t, em)+"\n\n", "fill")
 	mustOK(t, r)
 	if f := gitFields(r.Stdout); f["authtype"] != "Bearer" || !em.Valid(f["credential"]) {
 		t.Errorf("git fill with authtype: %q", r.Stdout)
