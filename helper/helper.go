@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,7 @@ type Helper struct {
 
 	clientsMu sync.Mutex
 	clients   map[string]*http.Client
+	warned    map[string]bool // profiles warned about an unverified or plain-http connection
 }
 
 // New returns a Helper for cfg with stderr for warnings.
@@ -201,6 +203,8 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Also on a cache hit: the token came over that connection.
+	h.warnTransport(p)
 	st, lk, err := h.OpenCache()
 	if err != nil {
 		return nil, err
@@ -288,6 +292,12 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 // Invalidate drops the profile's cached access token but keeps its refresh
 // token, so the next Get runs the refresh grant (git's `erase`).
 func (h *Helper) Invalidate(ctx context.Context, profile string) error {
+	return h.InvalidateToken(ctx, profile, "")
+}
+
+// InvalidateToken is Invalidate for one rejected token: when the cache holds
+// another (already renewed by a concurrent caller) it is kept.
+func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) error {
 	p, err := h.Config.Profile(profile)
 	if err != nil {
 		return err
@@ -306,6 +316,10 @@ func (h *Helper) Invalidate(ctx context.Context, profile string) error {
 	e, found, err := h.load(st, p.CacheKey())
 	if err != nil || !found {
 		return err
+	}
+	if token != "" && e.AccessToken != token {
+		h.debugf("profile %q: the rejected token is no longer cached", p.Name)
+		return nil
 	}
 	if e.RefreshToken == "" {
 		return cacheError(st.Remove(p.CacheKey()))
@@ -472,6 +486,30 @@ type session struct {
 	p      *Profile
 	client *http.Client
 	req    Request
+}
+
+// warnTransport warns once per Helper and profile (so once per command,
+// on every command) when the profile's connection is not verified or not
+// encrypted.
+func (h *Helper) warnTransport(p *Profile) {
+	insecure, plain := p.InsecureSkipVerify, strings.HasPrefix(p.URL, "http://")
+	if !insecure && !plain {
+		return
+	}
+	h.clientsMu.Lock()
+	done := h.warned[p.Name]
+	if h.warned == nil {
+		h.warned = map[string]bool{}
+	}
+	h.warned[p.Name] = true
+	h.clientsMu.Unlock()
+	switch {
+	case done:
+	case insecure:
+		h.warnf("profile %q: TLS certificate verification is disabled (insecure_skip_verify)", p.Name)
+	default:
+		h.warnf("profile %q: sending credentials over plain http", p.Name)
+	}
 }
 
 func (h *Helper) session(p *Profile, r Request) (*session, error) {

@@ -47,9 +47,13 @@ func runGit(c *cmdContext) error {
 		return err
 	}
 	if c.args[0] == "erase" {
-		// git rejected the token: drop the cached access token; the next
-		// get runs the refresh grant.
-		return h.Invalidate(c.ctx, p.Name)
+		// git rejected the token: drop the cached access token (unless a
+		// concurrent caller already renewed it); the next get refreshes.
+		rejected := req.Password
+		if req.Credential != "" {
+			rejected = req.Credential
+		}
+		return h.InvalidateToken(c.ctx, p.Name, rejected)
 	}
 	r, err := h.Get(c.ctx, helper.Request{Profile: p.Name})
 	if err != nil {

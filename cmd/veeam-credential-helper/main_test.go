@@ -483,3 +483,23 @@ func TestNoPassphraseFailsBeforeGrant(t *testing.T) {
 		t.Errorf("the server saw %d token calls before the cache failed", n)
 	}
 }
+
+func TestGitEraseOfStaleTokenKeepsRenewedOne(t *testing.T) {
+	e, em := vb365Env(t, "")
+	host := gitHost(t, em)
+	old := decode(t, e.Run("", "get")).AccessToken
+	renewed := decode(t, e.Run("", "get", "--force-refresh")).AccessToken
+	// A second git process erases the token it was given before the renewal.
+	mustOK(t, e.Run("protocol=https\nhost="+host+"\nusername="+m365User+"\npassword="+old+"\n\n", "git", "erase"))
+	if a := decode(t, e.Run("", "get")); a.Source != "cache" || a.AccessToken != renewed {
+		t.Errorf("stale erase dropped the renewed token: %+v", a)
+	}
+	// Erasing the current token makes the next get refresh.
+	mustOK(t, e.Run("protocol=https\nhost="+host+"\nusername="+m365User+"\npassword="+renewed+"\n\n", "git", "erase"))
+	if a := decode(t, e.Run("", "get")); a.Source != "refresh" {
+		t.Errorf("after erase: %+v", a)
+	}
+	if em.Counts().RefreshReuse != 0 {
+		t.Error("refresh token reused")
+	}
+}
