@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -54,6 +55,11 @@ type Profile struct {
 	AssertionCommand []string `toml:"assertion_command"`
 
 	MFACodeCommand []string `toml:"mfa_code_command"`
+
+	// vspc grant = "api-key": a static key used as the bearer token.
+	APIKeyEnv     string   `toml:"api_key_env"`
+	APIKeyFile    string   `toml:"api_key_file"`
+	APIKeyCommand []string `toml:"api_key_command"`
 
 	CAFile             string `toml:"ca_file"`
 	PinSHA256          string `toml:"pin_sha256"`
@@ -243,6 +249,10 @@ func (p *Profile) validate() error {
 		return bad("url must not hold credentials")
 	}
 	p.URL = strings.TrimRight(p.URL, "/")
+	if dp, ok := prod.(defaultPorter); ok && u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), dp.defaultPort())
+		p.URL = strings.TrimRight(u.String(), "/")
+	}
 	if p.Grant == "" {
 		p.Grant = prod.grants()[0]
 	}

@@ -30,6 +30,12 @@ type authCoder interface {
 	authCode(ctx context.Context, s *session, e cache.Entry) (string, error)
 }
 
+// defaultPorter is a product with a documented default port, put into a
+// profile url that names none (vbr 9419, vone 1239, vspc 1280).
+type defaultPorter interface {
+	defaultPort() string
+}
+
 // products maps profile.product to its flow.
 var products = map[string]product{}
 

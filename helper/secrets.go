@@ -14,10 +14,14 @@ const (
 	secretPassword  = "password"
 	secretAssertion = "assertion"
 	secretMFACode   = "mfa_code"
+	secretAPIKey    = "api_key"
 )
 
 // secretKind is the secret a profile's primary grant needs: the one `login` stores.
 func (p *Profile) secretKind() string {
+	if p.Grant == grantAPIKey {
+		return secretAPIKey
+	}
 	if p.ClientID != "" && (p.Grant == grantJWTBearer || p.Grant == grantOperator) {
 		return secretAssertion
 	}
@@ -41,6 +45,10 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 	case secretAssertion:
 		fromRequest, env, file, command = s.req.Assertion, p.AssertionEnv, p.AssertionFile, p.AssertionCommand
 		hint = `"assertion" in the JSON request, assertion_env, assertion_file, assertion_command, or run ` + "`veeam-credential-helper login -p " + p.Name + "`"
+	case secretAPIKey:
+		// `login` and the JSON request hand the key over as the password.
+		fromRequest, env, file, command = s.req.Password, p.APIKeyEnv, p.APIKeyFile, p.APIKeyCommand
+		hint = `api_key_env, api_key_file, api_key_command, "password" in the JSON request, or run ` + "`veeam-credential-helper login -p " + p.Name + "`"
 	case secretMFACode:
 		fromRequest, command = s.req.MFACode, p.MFACodeCommand
 		hint = `"mfa_code" in the JSON request, mfa_code_command, or run it on a terminal`
@@ -76,8 +84,11 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 	}
 	if s.h.Prompt != nil && kind != secretAssertion {
 		label := "Password for " + p.Username + " at " + p.URL + ": "
-		if kind == secretMFACode {
+		switch kind {
+		case secretMFACode:
 			label = "MFA code for " + p.Username + " at " + p.URL + ": "
+		case secretAPIKey:
+			label = "API key for " + p.URL + ": "
 		}
 		v, err := s.h.Prompt(label)
 		if err != nil {

@@ -1,6 +1,8 @@
 // Package emulator is an in-process model of the Veeam token endpoints
 // (VB365 REST v8 and Veeam Backup for Microsoft Azure) for tests and for the
-// `demo` command. One Emulator serves one product on a loopback port.
+// `demo` command. One Emulator serves one product on a loopback port. The
+// later products (vbr, vbaws, vbgcp, vone, vspc) are modelled in their own
+// files, each documenting its answers there; Products lists them all.
 //
 // # Model
 //
@@ -175,20 +177,22 @@ type Emulator struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
-	mu         sync.Mutex
-	accessTTL  time.Duration
-	delay      time.Duration
-	faults     []fault
-	users      map[string]identity // lower-case username
-	jwtClients map[string]identity
-	operators  map[string]identity
-	access     map[string]*accessToken
-	refresh    map[string]*refreshToken
-	mfa        map[string]*mfaToken
-	counts     Counts
-	lastForm   url.Values
-	lastQuery  url.Values
-	lastHeader http.Header
+	mu            sync.Mutex
+	accessTTL     time.Duration
+	delay         time.Duration
+	faults        []fault
+	users         map[string]identity // lower-case username
+	jwtClients    map[string]identity
+	operators     map[string]identity
+	access        map[string]*accessToken
+	refresh       map[string]*refreshToken
+	mfa           map[string]*mfaToken
+	counts        Counts
+	lastForm      url.Values
+	lastQuery     url.Values
+	lastHeader    http.Header
+	apiKeys       map[string]identity // vspc API keys
+	lastProtected http.Header         // vspc: headers of the last protected call
 }
 
 // New starts an emulator listening on 127.0.0.1 (loopback only).
@@ -196,10 +200,15 @@ func New(opts Options) (*Emulator, error) {
 	switch opts.Product {
 	case ProductVB365, ProductVBAzure:
 	default:
-		return nil, fmt.Errorf("emulator: unknown product %q (want %q or %q)", opts.Product, ProductVB365, ProductVBAzure)
+		if _, ok := moreProducts[opts.Product]; !ok {
+			return nil, fmt.Errorf("emulator: unknown product %q (want one of %s)", opts.Product, strings.Join(Products(), ", "))
+		}
 	}
 	if opts.AccessTTL <= 0 {
 		opts.AccessTTL = time.Hour
+		if sp, ok := moreProducts[opts.Product]; ok && sp.accessTTL > 0 {
+			opts.AccessTTL = sp.accessTTL
+		}
 	}
 	if opts.RefreshTTL <= 0 {
 		opts.RefreshTTL = 14 * 24 * time.Hour
@@ -242,6 +251,9 @@ func (e *Emulator) URL() string { return e.srv.URL }
 
 // TokenPath is the product's token endpoint path.
 func (e *Emulator) TokenPath() string {
+	if sp, ok := moreProducts[e.opts.Product]; ok {
+		return sp.tokenPath
+	}
 	if e.opts.Product == ProductVB365 {
 		return "/v8/token"
 	}
@@ -250,6 +262,9 @@ func (e *Emulator) TokenPath() string {
 
 // ProtectedPath is the path of the product's protected resource.
 func (e *Emulator) ProtectedPath() string {
+	if sp, ok := moreProducts[e.opts.Product]; ok {
+		return sp.protectedPath
+	}
 	if e.opts.Product == ProductVB365 {
 		return "/v8/Organizations"
 	}
@@ -298,7 +313,7 @@ func (e *Emulator) AddMFAUser(username, password, mfaCode string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	id := identity{name: username, secret: password}
-	if e.opts.Product == ProductVBAzure {
+	if e.opts.Product == ProductVBAzure || moreProducts[e.opts.Product].mfa {
 		id.mfaCode = mfaCode
 	}
 	e.users[strings.ToLower(username)] = id
@@ -452,7 +467,9 @@ func cloneValues(v url.Values) url.Values {
 // ServeHTTP routes by product; paths are case-insensitive as on ASP.NET.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
-	if e.opts.Product == ProductVB365 {
+	if sp, ok := moreProducts[e.opts.Product]; ok {
+		sp.serve(e, w, r, p)
+	} else if e.opts.Product == ProductVB365 {
 		e.serveVB365(w, r, p)
 	} else {
 		e.serveVBAzure(w, r, p)
@@ -701,7 +718,9 @@ func (e *Emulator) serveGarbage(w http.ResponseWriter, kind string) {
 
 // writeError answers in the product's error shape.
 func (e *Emulator) writeError(w http.ResponseWriter, status int, code, msg string) {
-	if e.opts.Product == ProductVB365 {
+	if sp, ok := moreProducts[e.opts.Product]; ok {
+		sp.writeError(w, status, code, msg)
+	} else if e.opts.Product == ProductVB365 {
 		writeVB365Error(w, status, code, msg)
 	} else {
 		writeProblem(w, status, msg, nil)

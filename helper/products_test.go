@@ -1,0 +1,82 @@
+package helper
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLaterProductsDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+[profiles.vbr]
+product = "vbr"
+url = "https://vbr.example.com/"
+username = 'CORP\ops'
+
+[profiles.vbr_port]
+product = "vbr"
+url = "https://vbr.example.com:443"
+username = 'CORP\ops'
+api_version = "1.2-rev0"
+
+[profiles.vone]
+product = "vone"
+url = "https://[2001:db8::1]"
+username = 'ONE\admin'
+
+[profiles.vspc]
+product = "vspc"
+url = "https://vspc.example.com"
+grant = "api-key"
+api_key_env = "VSPC_KEY"
+
+[profiles.aws]
+product = "vbaws"
+url = "https://aws-appliance.example.com"
+username = "admin"
+
+[profiles.gcp]
+product = "vbgcp"
+url = "https://gcp-appliance.example.com"
+username = "admin"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{ // url, api_version
+		"vbr":      {"https://vbr.example.com:9419", "1.1-rev0"},
+		"vbr_port": {"https://vbr.example.com:443", "1.2-rev0"},
+		"vone":     {"https://[2001:db8::1]:1239", ""},
+		"vspc":     {"https://vspc.example.com:1280", ""},
+		"aws":      {"https://aws-appliance.example.com", "1.7-rev0"},
+		"gcp":      {"https://gcp-appliance.example.com", "1.4-rev0"},
+	}
+	for name, w := range want {
+		p := cfg.Profiles[name]
+		if p.URL != w[0] || p.APIVersion != w[1] {
+			t.Errorf("%s: url %q api_version %q, want %q %q", name, p.URL, p.APIVersion, w[0], w[1])
+		}
+	}
+	if k := cfg.Profiles["vspc"]; k.secretKind() != secretAPIKey || k.Grant != grantAPIKey {
+		t.Errorf("vspc api-key profile: grant %q secret %q", k.Grant, k.secretKind())
+	}
+}
+
+func TestLaterProductsConfigErrors(t *testing.T) {
+	cases := []struct{ name, text, want string }{
+		{"unknown product", "[profiles.a]\nproduct = \"vbo\"\nurl = \"https://h\"\n", "known: vb365, vbaws, vbazure, vbgcp, vbr, vone, vspc"},
+		{"vbr needs a user", "[profiles.a]\nproduct = \"vbr\"\nurl = \"https://h\"\n", "username is required"},
+		{"vone api_version", "[profiles.a]\nproduct = \"vone\"\nurl = \"https://h\"\nusername = \"u\"\napi_version = \"v2.2\"\n", "not used by vone"},
+		{"vspc grant", "[profiles.a]\nproduct = \"vspc\"\nurl = \"https://h\"\ngrant = \"apikey\"\n", `"apikey" is not one of password, api-key`},
+		{"vspc key with password grant", "[profiles.a]\nproduct = \"vspc\"\nurl = \"https://h\"\nusername = \"u\"\napi_key_env = \"K\"\n", `need grant = "api-key"`},
+		{"vspc api-key with password_env", "[profiles.a]\nproduct = \"vspc\"\nurl = \"https://h\"\ngrant = \"api-key\"\npassword_env = \"K\"\n", "not password_"},
+		{"vbr api-key", "[profiles.a]\nproduct = \"vbr\"\nurl = \"https://h\"\nusername = \"u\"\ngrant = \"api-key\"\n", "not one of password"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tc.text))
+			if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want exit 2 with %q", err, tc.want)
+			}
+		})
+	}
+}

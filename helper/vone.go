@@ -1,0 +1,75 @@
+package helper
+
+import (
+	"context"
+	"errors"
+
+	"github.com/veeam-tools/veeam-credential-helper/cache"
+)
+
+// Veeam ONE REST API (helpcenter.veeam.com/docs/one/rest, "Authorization and
+// Security"; reference tag "Authentication"):
+//
+//   - POST /api/token, form, grant_type password (username, password) or
+//     refresh_token; answers {access_token, refresh_token, token_type:
+//     "Bearer", expires_in: 899, user, user_role}. Access tokens live about
+//     15 minutes, so refresh_before matters here more than anywhere.
+//   - Logout: POST /api/revoke with the Bearer token and form token=<access
+//     token>: 200.
+//   - No version header: the API version is part of resource paths
+//     (/api/v2.2/…), which the helper never calls.
+//   - Errors: problem+json {type, title, status, detail, instance}; the
+//     reference documents 400 for a rejected grant.
+//   - Default port 1239.
+const (
+	voneTokenPath   = "/api/token"
+	voneRevokePath  = "/api/revoke"
+	voneDefaultPort = "1239"
+)
+
+type vone struct{}
+
+func init() { register("vone", vone{}) }
+
+func (vone) grants() []string    { return []string{grantPassword} }
+func (vone) defaultPort() string { return voneDefaultPort }
+
+func (vone) validate(p *Profile) error {
+	if p.Username == "" {
+		return errors.New(`username is required (e.g. 'ONESRV\administrator')`)
+	}
+	if p.APIVersion != "" {
+		return errors.New("api_version is not used by vone (the API version is part of resource paths, not of the token call): remove it")
+	}
+	return nil
+}
+
+func (vone) grant(ctx context.Context, s *session) (cache.Entry, error) {
+	pw, err := s.secret(ctx, secretPassword)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	f := form("grant_type", "password", "username", s.p.Username, "password", pw)
+	t, _, err := s.tokenCall(ctx, call{method: "POST", path: voneTokenPath, form: f}, "password")
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	return s.entry(t)
+}
+
+func (vone) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
+	t, _, err := s.tokenCall(ctx, call{method: "POST", path: voneTokenPath, form: f}, "refresh token")
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	return s.entry(t)
+}
+
+func (vone) logout(ctx context.Context, s *session, e cache.Entry) error {
+	a, err := s.do(ctx, call{method: "POST", path: voneRevokePath, form: form("token", e.AccessToken), bearer: e.AccessToken})
+	if err != nil {
+		return err
+	}
+	return s.noContent(a)
+}

@@ -1,0 +1,207 @@
+package emulator
+
+import (
+	"net/http"
+	"time"
+)
+
+// Products Veeam Backup for AWS and Veeam Backup for Google Cloud: one token
+// API (OpenAPI "Token": POST/DELETE /api/v1/token).
+//
+//   - grant_type password | refresh_token | mfa, lower case (others 400);
+//     x-api-version required on every call (as for vbr).
+//   - An MFA user's password step answers an mfa_token and no access token:
+//     vbaws 200 {mfa_enabled:true, mfa_token}, vbgcp 202 Accepted {mfa_token}
+//     (as the Google Cloud reference documents). grant_type=mfa with
+//     mfa_token + mfa_code answers the pair; a wrong code is 401 and leaves
+//     the mfa_token usable until it expires (Options.MFATTL).
+//   - wrong username/password, bad MFA token or code, bad refresh token: 401
+//     errorCode "AccessDenied" / "InvalidToken" / "ExpiredToken".
+//   - DELETE /api/v1/token (Bearer): 204, the session ends.
+//   - GET /api/v1/system/version is the protected resource (choice of path).
+//   - Errors: problem+json {type,title,status,errorCode,details,instance,data};
+//     5xx answers carry a fake stack trace with StackTraceMarker in data.exception.
+//   - Default access-token lifetime: vbaws 1 h, vbgcp 15 min.
+const (
+	ProductVBAWS = "vbaws"
+	ProductVBGCP = "vbgcp"
+)
+
+func init() {
+	moreProducts[ProductVBAWS] = productSpec{
+		tokenPath: "/api/v1/token", protectedPath: "/api/v1/system/version", accessTTL: time.Hour, mfa: true,
+		serve: (*Emulator).serveVBCloud, writeError: writeCloudError("Veeam.Backup.AWS.REST"),
+	}
+	moreProducts[ProductVBGCP] = productSpec{
+		tokenPath: "/api/v1/token", protectedPath: "/api/v1/system/version", accessTTL: 15 * time.Minute, mfa: true,
+		serve: (*Emulator).serveVBCloud, writeError: writeCloudError("Veeam.Backup.GCP.REST"),
+	}
+}
+
+type cloudError struct {
+	Type      string         `json:"type"`
+	Title     string         `json:"title"`
+	Status    int            `json:"status"`
+	ErrorCode string         `json:"errorCode"`
+	Details   string         `json:"details"`
+	Instance  *string        `json:"instance"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
+func writeCloudError(ns string) func(w http.ResponseWriter, status int, code, msg string) {
+	return func(w http.ResponseWriter, status int, code, msg string) {
+		switch code {
+		case "BadRequest", "UnsupportedMediaType", "Error":
+			code = "UnexpectedContent"
+		case "Forbidden":
+			code = "AccessDenied"
+		case "TooManyRequests", "InternalServerError":
+			code = "UnknownError"
+		}
+		var data map[string]any
+		if status >= 500 {
+			data = map[string]any{"exception": "System.InvalidOperationException: " + msg + "\r\n" + fakeNetStack(ns)}
+		}
+		title := http.StatusText(status)
+		if title == "" {
+			title = "Error"
+		}
+		writeJSON(w, status, "application/problem+json; charset=utf-8", cloudError{
+			Type: problemType(status), Title: title, Status: status, ErrorCode: code, Details: msg, Data: data,
+		})
+	}
+}
+
+type cloudToken struct {
+	AccessToken  *string `json:"access_token"`
+	TokenType    *string `json:"token_type"`
+	RefreshToken *string `json:"refresh_token"`
+	ExpiresIn    int     `json:"expires_in"`
+	Issued       *string `json:".issued"`
+	Expires      *string `json:".expires"`
+	Username     string  `json:"username"`
+	RoleName     string  `json:"roleName"`
+	MFAEnabled   bool    `json:"mfa_enabled"`
+	MFAToken     *string `json:"mfa_token"`
+}
+
+func (e *Emulator) serveVBCloud(w http.ResponseWriter, r *http.Request, p string) {
+	switch p {
+	case "/api/v1/token":
+		switch r.Method {
+		case http.MethodPost:
+			e.cloudGrant(w, r)
+		case http.MethodDelete:
+			if ok, msg := e.xAPIVersionOK(r); !ok {
+				e.writeError(w, http.StatusBadRequest, "BadRequest", msg)
+				return
+			}
+			if e.logoutBearer(r) == nil {
+				unauthorized(w, e)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			e.methodNotAllowed(w, r, "POST, DELETE")
+		}
+	case "/api/v1/system/version":
+		if !e.protectedVersioned(w, r) {
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{"version": "9.0.0.100"})
+	default:
+		e.writeError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+	}
+}
+
+func (e *Emulator) cloudGrant(w http.ResponseWriter, r *http.Request) {
+	if !e.beginGrant(w, r) {
+		return
+	}
+	f := r.PostForm
+	grant := f.Get("grant_type")
+	reject := func(status int, code, msg string) {
+		e.failGrant(r, grant)
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+		e.writeError(w, status, code, msg)
+	}
+	if ok, msg := e.xAPIVersionOK(r); !ok {
+		reject(http.StatusBadRequest, "UnexpectedContent", msg)
+		return
+	}
+	var tok issued
+	switch grant {
+	case "password":
+		user, pass := f.Get("username"), f.Get("password")
+		if user == "" || pass == "" {
+			reject(http.StatusBadRequest, "UnexpectedContent", "The username and password parameters are required for the 'password' grant type.")
+			return
+		}
+		id, ok := e.checkPassword(user, pass)
+		if !ok {
+			reject(http.StatusUnauthorized, "AccessDenied", "Invalid user name or password.")
+			return
+		}
+		if id.mfaCode != "" {
+			mt := randomToken(e.prefix("mfa"))
+			e.mu.Lock()
+			e.mfa[mt] = &mfaToken{user: id, expires: time.Now().Add(e.opts.MFATTL)}
+			e.counts.Grants[grant]++
+			e.mu.Unlock()
+			status, body := http.StatusOK, cloudToken{Username: id.name, RoleName: "PortalAdmin", MFAEnabled: true, MFAToken: ptr(mt)}
+			if e.opts.Product == ProductVBGCP {
+				status = http.StatusAccepted
+			}
+			writeJSON(w, status, "application/json; charset=utf-8", body)
+			return
+		}
+		e.mu.Lock()
+		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
+		e.counts.Grants[grant]++
+		e.mu.Unlock()
+	case "mfa":
+		mt, code := f.Get("mfa_token"), f.Get("mfa_code")
+		if mt == "" || code == "" {
+			reject(http.StatusBadRequest, "UnexpectedContent", "The mfa_token and mfa_code parameters are required for the 'mfa' grant type.")
+			return
+		}
+		e.mu.Lock()
+		st := e.mfa[mt]
+		var msg string
+		switch {
+		case st == nil || st.used || !time.Now().Before(st.expires):
+			msg = "The MFA token is invalid or has expired."
+		case st.user.mfaCode != code:
+			msg = "The verification code is invalid."
+		default:
+			st.used = true
+			tok = e.issueLocked(&session{user: st.user.name, userID: userID(st.user.name)})
+			e.counts.Grants[grant]++
+		}
+		e.mu.Unlock()
+		if msg != "" {
+			reject(http.StatusUnauthorized, "AccessDenied", msg)
+			return
+		}
+	case "refresh_token":
+		var ok bool
+		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
+			reject(status, "InvalidToken", msg)
+		}); !ok {
+			return
+		}
+	case "authorization_code":
+		reject(http.StatusBadRequest, "UnexpectedContent", "The authorization code is invalid or has expired.")
+		return
+	default:
+		reject(http.StatusBadRequest, "UnexpectedContent", "The value '"+grant+"' is not valid for grant_type.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", cloudToken{
+		AccessToken: ptr(tok.access), TokenType: ptr("bearer"), RefreshToken: ptr(tok.refresh), ExpiresIn: tok.expiresIn,
+		Issued: ptr(netTime(tok.issuedAt)), Expires: ptr(netTime(tok.expiresAt)), Username: tok.s.user, RoleName: "PortalAdmin",
+	})
+}

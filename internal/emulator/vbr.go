@@ -1,0 +1,257 @@
+package emulator
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// productSpec describes a product served besides vb365 and vbazure (vbr,
+// vbaws, vbgcp, vone, vspc); each registers itself from its own file.
+type productSpec struct {
+	tokenPath, protectedPath string
+	accessTTL                time.Duration // default access-token lifetime
+	mfa                      bool          // AddMFAUser makes an MFA user
+	serve                    func(e *Emulator, w http.ResponseWriter, r *http.Request, path string)
+	writeError               func(w http.ResponseWriter, status int, code, msg string)
+}
+
+var moreProducts = map[string]productSpec{}
+
+// Products lists every product the emulator serves, sorted.
+func Products() []string {
+	names := []string{ProductVB365, ProductVBAzure}
+	for n := range moreProducts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ProductVBR is Veeam Backup & Replication.
+//
+// vbr model (REST reference "Login"; choices where it is silent are marked):
+//
+//   - POST /api/oauth2/token, form, grant_type password | refresh_token (exact
+//     lower case; other values 400). authorization_code and vbr_token answer 400
+//     "not enabled" (choice).
+//   - Every call needs x-api-version "<version>-<revision>"; a missing or
+//     malformed one, or one other than Options.RequireAPIVersion when that is
+//     set, is 400 errorCode "UnexpectedContent" (choice of code).
+//   - wrong username/password: 401 errorCode "AccessDenied"; an unknown, used,
+//     revoked or expired refresh token: 401 "InvalidToken" (a used one counts
+//     RefreshReuse); missing fields: 400 "UnexpectedContent".
+//   - POST /api/oauth2/logout (Bearer): 200 {} and the session's tokens die.
+//   - GET /api/v1/serverTime is the protected resource (Bearer + x-api-version).
+//   - Errors {"errorCode","message","resourceId"} (no stack trace in this shape).
+//   - Default access-token lifetime 15 minutes (12.0–12.2; 60 since 12.3).
+const ProductVBR = "vbr"
+
+func init() {
+	moreProducts[ProductVBR] = productSpec{
+		tokenPath: "/api/oauth2/token", protectedPath: "/api/v1/serverTime", accessTTL: 15 * time.Minute,
+		serve: (*Emulator).serveVBR, writeError: writeVBRError,
+	}
+}
+
+type vbrError struct {
+	ErrorCode  string  `json:"errorCode"`
+	Message    string  `json:"message"`
+	ResourceID *string `json:"resourceId"`
+}
+
+func writeVBRError(w http.ResponseWriter, status int, code, msg string) {
+	switch code {
+	case "BadRequest", "UnsupportedMediaType":
+		code = "UnexpectedContent"
+	case "Forbidden":
+		code = "AccessDenied"
+	case "TooManyRequests", "InternalServerError", "Error":
+		code = "UnknownError"
+	}
+	writeJSON(w, status, "application/json; charset=utf-8", vbrError{ErrorCode: code, Message: msg})
+}
+
+var apiVersionRe = regexp.MustCompile(`^[0-9]+\.[0-9]+-rev[0-9]+$`)
+
+// xAPIVersionOK checks the x-api-version header of vbr, vbaws and vbgcp calls.
+func (e *Emulator) xAPIVersionOK(r *http.Request) (bool, string) {
+	got := r.Header.Get("x-api-version")
+	switch {
+	case got == "":
+		return false, "The x-api-version header is required."
+	case !apiVersionRe.MatchString(got):
+		return false, "The x-api-version header must be in the <version>-<revision> format."
+	case e.opts.RequireAPIVersion != "" && got != e.opts.RequireAPIVersion:
+		return false, "The REST API revision '" + got + "' is not supported."
+	}
+	return true, ""
+}
+
+// protectedVersioned is protected() for products that also check x-api-version.
+func (e *Emulator) protectedVersioned(w http.ResponseWriter, r *http.Request) bool {
+	if ok, msg := e.xAPIVersionOK(r); !ok && r.Method == http.MethodGet {
+		e.mu.Lock()
+		e.counts.ProtectedDenied++
+		e.mu.Unlock()
+		e.writeError(w, http.StatusBadRequest, "BadRequest", msg)
+		return false
+	}
+	return e.protected(w, r)
+}
+
+func (e *Emulator) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	e.writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+}
+
+// logoutBearer ends the session of the request's bearer; nil when it is not valid.
+func (e *Emulator) logoutBearer(r *http.Request) *accessToken {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	at := e.bearerLocked(r)
+	if at != nil {
+		e.endSessionLocked(at.s)
+		e.counts.Logouts++
+	}
+	return at
+}
+
+func (e *Emulator) serveVBR(w http.ResponseWriter, r *http.Request, p string) {
+	switch p {
+	case "/api/oauth2/token":
+		if r.Method != http.MethodPost {
+			e.methodNotAllowed(w, r, "POST")
+			return
+		}
+		e.vbrGrant(w, r)
+	case "/api/oauth2/logout":
+		if r.Method != http.MethodPost {
+			e.methodNotAllowed(w, r, "POST")
+			return
+		}
+		if ok, msg := e.xAPIVersionOK(r); !ok {
+			writeVBRError(w, http.StatusBadRequest, "UnexpectedContent", msg)
+			return
+		}
+		if e.logoutBearer(r) == nil {
+			unauthorized(w, e)
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", struct{}{})
+	case "/api/v1/servertime":
+		if !e.protectedVersioned(w, r) {
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{
+			"serverTime": time.Now().Format(time.RFC3339), "timeZone": "(UTC) Coordinated Universal Time",
+		})
+	default:
+		writeVBRError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+	}
+}
+
+type oauthToken struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int    `json:"expires_in"`
+	Issued       string `json:".issued"`
+	Expires      string `json:".expires"`
+}
+
+func (e *Emulator) vbrGrant(w http.ResponseWriter, r *http.Request) {
+	if !e.beginGrant(w, r) {
+		return
+	}
+	f := r.PostForm
+	grant := f.Get("grant_type")
+	reject := func(status int, code, msg string) {
+		e.failGrant(r, grant)
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+		writeVBRError(w, status, code, msg)
+	}
+	if ok, msg := e.xAPIVersionOK(r); !ok {
+		reject(http.StatusBadRequest, "UnexpectedContent", msg)
+		return
+	}
+	var tok issued
+	switch grant {
+	case "password":
+		id, ok := e.checkPassword(f.Get("username"), f.Get("password"))
+		switch {
+		case f.Get("username") == "" || f.Get("password") == "":
+			reject(http.StatusBadRequest, "UnexpectedContent", "The username and password parameters are required for the password grant type.")
+			return
+		case !ok:
+			reject(http.StatusUnauthorized, "AccessDenied", "Invalid username or password.")
+			return
+		}
+		e.mu.Lock()
+		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
+		e.counts.Grants[grant]++
+		e.mu.Unlock()
+	case "refresh_token":
+		var ok bool
+		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
+			code := "InvalidToken"
+			if strings.Contains(msg, "expired") {
+				code = "ExpiredToken"
+			}
+			reject(status, code, msg)
+		}); !ok {
+			return
+		}
+	case "authorization_code", "vbr_token":
+		reject(http.StatusBadRequest, "UnexpectedContent", "The grant type '"+grant+"' is not enabled on this server.")
+		return
+	case "":
+		reject(http.StatusBadRequest, "UnexpectedContent", "The grant_type parameter is required.")
+		return
+	default:
+		reject(http.StatusBadRequest, "UnexpectedContent", "The value '"+grant+"' is not valid for grant_type.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", oauthToken{
+		AccessToken: tok.access, TokenType: "bearer", RefreshToken: tok.refresh, ExpiresIn: tok.expiresIn,
+		Issued: tok.issuedAt.Format("2006-01-02T15:04:05-07:00"), Expires: tok.expiresAt.Format("2006-01-02T15:04:05-07:00"),
+	})
+}
+
+// checkPassword looks a user up (case-insensitively) and checks the password.
+func (e *Emulator) checkPassword(user, pass string) (identity, bool) {
+	if user == "" || pass == "" {
+		return identity{}, false
+	}
+	e.mu.Lock()
+	id, ok := e.users[strings.ToLower(user)]
+	e.mu.Unlock()
+	return id, ok && id.secret == pass
+}
+
+// rotate runs a refresh grant: rt is consumed and a new pair issued in the
+// same session. On failure reject is called with 400 (missing) or 401.
+func (e *Emulator) rotate(rt, grant string, reject func(status int, msg string)) (issued, bool) {
+	if rt == "" {
+		reject(http.StatusBadRequest, "The refresh_token parameter is required for the refresh_token grant type.")
+		return issued{}, false
+	}
+	e.mu.Lock()
+	st, err := e.useRefreshLocked(rt, nil)
+	var tok issued
+	if err == nil {
+		tok = e.issueLocked(st.s)
+		e.counts.Grants[grant]++
+	}
+	e.mu.Unlock()
+	if err != nil {
+		reject(http.StatusUnauthorized, err.Error())
+		return issued{}, false
+	}
+	return tok, true
+}

@@ -1,0 +1,153 @@
+package emulator
+
+import (
+	"net/http"
+	"time"
+)
+
+// ProductVONE is Veeam ONE (reference tag "Authentication": POST /api/token,
+// POST /api/revoke).
+//
+//   - POST /api/token, form, grant_type password (the default when omitted,
+//     counted under "password") | refresh_token. Answers {access_token,
+//     refresh_token, token_type:"Bearer", expires_in, user, user_role}, where
+//     expires_in is one second short of the lifetime (the reference's 899 for
+//     15 minutes).
+//   - The reference documents only 400 for the token call: wrong credentials
+//     and bad refresh tokens are 400 (a used refresh token counts RefreshReuse).
+//   - POST /api/revoke (Bearer), form token=<access token>: the session of that
+//     token ends; 200 with no body. A missing token is 400, a bad bearer 401.
+//   - GET /api/v2.2/about is the protected resource (Bearer only).
+//   - Errors: problem+json {type,title,status,detail,instance}; 5xx answers add
+//     an "exception" member holding a fake stack trace with StackTraceMarker.
+//   - Default access-token lifetime 15 minutes.
+const ProductVONE = "vone"
+
+func init() {
+	moreProducts[ProductVONE] = productSpec{
+		tokenPath: "/api/token", protectedPath: "/api/v2.2/about", accessTTL: 15 * time.Minute,
+		serve: (*Emulator).serveVONE, writeError: writeVONEError,
+	}
+}
+
+type voneProblem struct {
+	Type      string  `json:"type"`
+	Title     string  `json:"title"`
+	Status    int     `json:"status"`
+	Detail    string  `json:"detail"`
+	Instance  *string `json:"instance"`
+	Exception string  `json:"exception,omitempty"`
+}
+
+func writeVONEError(w http.ResponseWriter, status int, _, msg string) {
+	title := http.StatusText(status)
+	if title == "" {
+		title = "Error"
+	}
+	p := voneProblem{Type: problemType(status), Title: title, Status: status, Detail: msg}
+	if status >= 500 {
+		p.Exception = fakeNetStack("Veeam.MBP.Service.WebApi")
+	}
+	writeJSON(w, status, "application/problem+json; charset=utf-8", p)
+}
+
+type voneToken struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	User         string `json:"user"`
+	UserRole     string `json:"user_role"`
+}
+
+func (e *Emulator) serveVONE(w http.ResponseWriter, r *http.Request, p string) {
+	switch p {
+	case "/api/token":
+		if r.Method != http.MethodPost {
+			e.methodNotAllowed(w, r, "POST")
+			return
+		}
+		e.voneGrant(w, r)
+	case "/api/revoke":
+		if r.Method != http.MethodPost {
+			e.methodNotAllowed(w, r, "POST")
+			return
+		}
+		e.voneRevoke(w, r)
+	case "/api/v2.2/about":
+		if !e.protected(w, r) {
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{"name": "Veeam ONE", "version": "13.0.0.5630"})
+	default:
+		writeVONEError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+	}
+}
+
+func (e *Emulator) voneRevoke(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if r.ParseForm() != nil {
+		writeVONEError(w, http.StatusBadRequest, "", "The request body could not be read.")
+		return
+	}
+	tok := r.PostForm.Get("token")
+	e.mu.Lock()
+	bearer := e.bearerLocked(r)
+	target := e.validLocked(tok)
+	if bearer != nil && target != nil {
+		e.endSessionLocked(target.s)
+		e.counts.Logouts++
+	}
+	e.mu.Unlock()
+	switch {
+	case bearer == nil:
+		unauthorized(w, e)
+	case tok == "":
+		writeVONEError(w, http.StatusBadRequest, "", "The token or UserSid parameter is required.")
+	case target == nil:
+		writeVONEError(w, http.StatusBadRequest, "", "The token is invalid or has already been revoked.")
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func (e *Emulator) voneGrant(w http.ResponseWriter, r *http.Request) {
+	if !e.beginGrant(w, r) {
+		return
+	}
+	f := r.PostForm
+	grant := f.Get("grant_type")
+	if grant == "" {
+		grant = "password"
+	}
+	reject := func(msg string) {
+		e.failGrant(r, grant)
+		writeVONEError(w, http.StatusBadRequest, "", msg)
+	}
+	var tok issued
+	switch grant {
+	case "password":
+		id, ok := e.checkPassword(f.Get("username"), f.Get("password"))
+		if !ok {
+			reject("Invalid user name or password.")
+			return
+		}
+		e.mu.Lock()
+		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
+		e.counts.Grants[grant]++
+		e.mu.Unlock()
+	case "refresh_token":
+		var ok bool
+		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(_ int, msg string) { reject(msg) }); !ok {
+			return
+		}
+	default:
+		reject("The value '" + grant + "' is not valid for grant_type.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", voneToken{
+		AccessToken: tok.access, RefreshToken: tok.refresh, TokenType: "Bearer", ExpiresIn: tok.expiresIn - 1,
+		User: tok.s.user, UserRole: "Admin",
+	})
+}

@@ -1,0 +1,197 @@
+package emulator
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ProductVSPC is Veeam Service Provider Console REST API v3 ("OAuth 2.0
+// Authentication", "API Key-Based Authorization", "Errors", "Throttling").
+//
+//   - POST /api/v3/token, form, grant_type password | refresh_token (lower
+//     case); answers {access_token, token_type:"bearer", refresh_token,
+//     expires_in}. Wrong credentials and bad refresh tokens: 401.
+//   - API keys registered with AddAPIKey are accepted as Bearer tokens by the
+//     protected resource; they never expire (RevokeAPIKey disables one).
+//   - DELETE /api/v3/users/{userUid}/tokens (Bearer): every session of that
+//     user ends (the documented emergency revocation); 200 {"data":true}.
+//   - GET /api/v3/about is the protected resource (Bearer); it records the
+//     X-Client-Version header (LastHeader covers token calls only).
+//   - Errors: {"errors":[{"message","type","code"}]}. Server errors are
+//     answered with HTTP 520 (500, 501 and ≥505 become 520; the gateway
+//     codes 502–504 pass as they are, as a proxy would send them); 429 puts
+//     the retry hint in errors[0].retryAfter and sends no Retry-After header.
+//   - Default access-token lifetime 1 hour.
+const ProductVSPC = "vspc"
+
+func init() {
+	moreProducts[ProductVSPC] = productSpec{
+		tokenPath: "/api/v3/token", protectedPath: "/api/v3/about", accessTTL: time.Hour,
+		serve: (*Emulator).serveVSPC, writeError: writeVSPCError,
+	}
+}
+
+type vspcErrorItem struct {
+	Message    string `json:"message,omitempty"`
+	Type       string `json:"type"`
+	Code       int    `json:"code"`
+	RetryAfter int    `json:"retryAfter,omitempty"`
+}
+
+func writeVSPCError(w http.ResponseWriter, status int, _, msg string) {
+	item := vspcErrorItem{Message: msg, Type: "logical", Code: status}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		item.Type = "security"
+	case status == http.StatusTooManyRequests:
+		item.Type, item.Message = "transport", ""
+		if ra := w.Header().Get("Retry-After"); ra != "" {
+			item.RetryAfter, _ = strconv.Atoi(ra)
+			w.Header().Del("Retry-After")
+		}
+	case status >= 500:
+		item.Type = "retryable"
+		if status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
+			status, item.Code = 520, 520
+		}
+	}
+	writeJSON(w, status, "application/json; charset=utf-8", map[string]any{"errors": []vspcErrorItem{item}})
+}
+
+// AddAPIKey registers a vspc API key for a user name.
+func (e *Emulator) AddAPIKey(username, key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.apiKeys == nil {
+		e.apiKeys = map[string]identity{}
+	}
+	e.apiKeys[key] = identity{name: username, secret: key}
+}
+
+// RevokeAPIKey disables an API key.
+func (e *Emulator) RevokeAPIKey(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.apiKeys, key)
+}
+
+// LastProtectedHeader is a copy of the headers of the last protected call (vspc).
+func (e *Emulator) LastProtectedHeader() http.Header {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lastProtected.Clone()
+}
+
+func (e *Emulator) serveVSPC(w http.ResponseWriter, r *http.Request, p string) {
+	switch {
+	case p == "/api/v3/token":
+		if r.Method != http.MethodPost {
+			e.methodNotAllowed(w, r, "POST")
+			return
+		}
+		e.vspcGrant(w, r)
+	case p == "/api/v3/about":
+		if r.Method != http.MethodGet {
+			e.methodNotAllowed(w, r, "GET")
+			return
+		}
+		e.mu.Lock()
+		e.lastProtected = r.Header.Clone()
+		ok := e.bearerLocked(r) != nil
+		if !ok {
+			_, ok = e.apiKeys[bearerOf(r)]
+		}
+		if ok {
+			e.counts.ProtectedOK++
+		} else {
+			e.counts.ProtectedDenied++
+		}
+		e.mu.Unlock()
+		if !ok {
+			unauthorized(w, e)
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+			"meta": map[string]any{}, "data": map[string]string{"installationId": "2d1fa3c1-7e6c-4f1e-9a53-5a0d1c3f7b10", "serverVersion": "9.1.0.30713"},
+		})
+	case strings.HasPrefix(p, "/api/v3/users/") && strings.HasSuffix(p, "/tokens"):
+		if r.Method != http.MethodDelete {
+			e.methodNotAllowed(w, r, "DELETE")
+			return
+		}
+		uid := strings.TrimSuffix(strings.TrimPrefix(p, "/api/v3/users/"), "/tokens")
+		e.mu.Lock()
+		at := e.bearerLocked(r)
+		if at != nil {
+			for _, rt := range e.refresh {
+				if rt.s.userID == uid && !rt.s.closed {
+					e.endSessionLocked(rt.s)
+				}
+			}
+			e.counts.Logouts++
+		}
+		e.mu.Unlock()
+		if at == nil {
+			unauthorized(w, e)
+			return
+		}
+		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{"meta": map[string]any{}, "data": true})
+	default:
+		writeVSPCError(w, http.StatusNotFound, "", "The requested resource was not found.")
+	}
+}
+
+func bearerOf(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+func (e *Emulator) vspcGrant(w http.ResponseWriter, r *http.Request) {
+	if !e.beginGrant(w, r) {
+		return
+	}
+	f := r.PostForm
+	grant := f.Get("grant_type")
+	reject := func(status int, msg string) {
+		e.failGrant(r, grant)
+		writeVSPCError(w, status, "", msg)
+	}
+	var tok issued
+	switch grant {
+	case "password":
+		user, pass := f.Get("username"), f.Get("password")
+		if user == "" || pass == "" {
+			reject(http.StatusBadRequest, "The username and password parameters are required.")
+			return
+		}
+		id, ok := e.checkPassword(user, pass)
+		if !ok {
+			reject(http.StatusUnauthorized, "Invalid user name or password.")
+			return
+		}
+		e.mu.Lock()
+		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
+		e.counts.Grants[grant]++
+		e.mu.Unlock()
+	case "refresh_token":
+		var ok bool
+		if tok, ok = e.rotate(f.Get("refresh_token"), grant, reject); !ok {
+			return
+		}
+	case "":
+		reject(http.StatusBadRequest, "The grant_type parameter is required.")
+		return
+	default:
+		reject(http.StatusBadRequest, "The value '"+grant+"' is not valid for grant_type.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+		"access_token": tok.access, "token_type": "bearer", "refresh_token": tok.refresh, "expires_in": tok.expiresIn,
+	})
+}
