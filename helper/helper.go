@@ -205,6 +205,9 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	}
 	// Also on a cache hit: the token came over that connection.
 	h.warnTransport(p)
+	if p.Static() {
+		return h.static(ctx, p, r)
+	}
 	st, lk, err := h.OpenCache()
 	if err != nil {
 		return nil, err
@@ -287,6 +290,22 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Profile: p, Entry: ne, Source: SourceGrant}, nil
+}
+
+// static answers a static key (VSPC API key) straight from its source: a
+// rotated key takes effect at once and nothing is written to the cache.
+func (h *Helper) static(ctx context.Context, p *Profile, r Request) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
+	defer cancel()
+	s, err := h.session(p, r)
+	if err != nil {
+		return nil, err
+	}
+	e, err := p.product.grant(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Profile: p, Entry: e, Source: SourceGrant}, nil
 }
 
 // Invalidate drops the profile's cached access token but keeps its refresh
@@ -380,6 +399,7 @@ type Status struct {
 	ValidUntil          time.Time `json:"access_token_valid_until,omitempty"`
 	Valid               bool      `json:"access_token_valid"`
 	RefreshTokenPresent bool      `json:"refresh_token_present"`
+	Static              bool      `json:"static_key,omitempty"` // a VSPC API key: no expiry, never cached
 	SecretStored        bool      `json:"secret_stored"`
 	Error               string    `json:"error,omitempty"`
 }
@@ -393,7 +413,7 @@ func (h *Helper) Statuses() ([]Status, error) {
 	var out []Status
 	for _, name := range h.Config.ProfileNames() {
 		p := h.Config.Profiles[name]
-		s := Status{Profile: name, Product: p.Product, URL: p.URL, Username: p.Username, Grant: p.Grant, Backend: st.Backend()}
+		s := Status{Profile: name, Product: p.Product, URL: p.URL, Username: p.Username, Grant: p.Grant, Backend: st.Backend(), Static: p.Static()}
 		if p.Username == "" {
 			s.Username = p.ClientID
 		}
@@ -450,6 +470,9 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 	}
 	if err := cacheError(st.Set(secretKey(p), []byte(secret))); err != nil {
 		return nil, err
+	}
+	if p.Static() {
+		return &Result{Profile: p, Entry: e, Source: SourceGrant}, nil
 	}
 	if err := h.save(st, p.CacheKey(), e); err != nil {
 		return nil, err

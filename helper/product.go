@@ -30,6 +30,18 @@ type authCoder interface {
 	authCode(ctx context.Context, s *session, e cache.Entry) (string, error)
 }
 
+// staticTokener is a product whose profile may hold a static bearer token
+// (VSPC API keys): read from its source on every call, never cached, no lock.
+type staticTokener interface {
+	static(p *Profile) bool
+}
+
+// Static reports whether the profile's token is a static key with no expiry.
+func (p *Profile) Static() bool {
+	st, ok := p.product.(staticTokener)
+	return ok && st.static(p)
+}
+
 // defaultPorter is a product with a documented default port, put into a
 // profile url that names none (vbr 9419, vone 1239, vspc 1280).
 type defaultPorter interface {

@@ -93,6 +93,8 @@ func (v vspc) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	return v.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
 }
 
+func (vspc) static(p *Profile) bool { return p.Grant == grantAPIKey }
+
 func (v vspc) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
 	return v.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")
 }

@@ -105,6 +105,9 @@ func loginFlags(fs *flag.FlagSet) {
 }
 
 func runLogin(c *cmdContext) error {
+	if len(c.args) > 0 {
+		return helper.UsageError("login takes no arguments (secrets are never accepted in argv; use --password-stdin or the prompt)")
+	}
 	h, err := c.helper(true)
 	if err != nil {
 		return err
@@ -132,8 +135,12 @@ func runLogin(c *cmdContext) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.io.err, "veeam-credential-helper: logged in to %s as profile %q; secret stored in the %s keyring; token valid until %s\n",
-		r.Profile.URL, r.Profile.Name, storeBackend(h), r.Entry.ExpiresAt.UTC().Format(time.RFC3339))
+	until := "no expiry (static key)"
+	if !r.Entry.ExpiresAt.IsZero() {
+		until = "valid until " + r.Entry.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(c.io.err, "veeam-credential-helper: logged in to %s as profile %q; secret stored in the %s keyring; token %s\n",
+		r.Profile.URL, r.Profile.Name, storeBackend(h), until)
 	return nil
 }
 
@@ -194,6 +201,8 @@ func runStatus(c *cmdContext) error {
 	for _, s := range sts {
 		valid := "none"
 		switch {
+		case s.Static:
+			valid = "static API key (no expiry)"
 		case s.Error != "":
 			valid = "error: " + s.Error
 		case s.Valid:

@@ -260,6 +260,13 @@ ca_file = %q
 	if a.AccessToken != "vspc-apikey-one-1111" || a.TokenType != "Bearer" || protectedCall(t, em, a.AccessToken, "") != 200 {
 		t.Fatalf("api key answer %+v", a)
 	}
+	// The key is never copied into the token cache.
+	if files, _ := filepath.Glob(filepath.Join(e.CacheDir, "tokens", "*")); len(files) != 0 {
+		t.Errorf("api key written to the cache: %v", files)
+	}
+	if st := e.Run("", "status"); !strings.Contains(st.Stdout, "static API key") || strings.Contains(st.Stdout, "vspc-apikey") {
+		t.Errorf("status %q", st.Stdout)
+	}
 	// A rotated key takes effect at once; the server is never asked for a token.
 	e.Vars["VSPC_KEY"] = "vspc-apikey-two-2222"
 	if b := decode(t, e.Run("", "get", "--format", "json")); b.AccessToken != "vspc-apikey-two-2222" {
