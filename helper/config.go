@@ -268,6 +268,12 @@ func (p *Profile) validate() error {
 	if p.Timeout.Duration == 0 {
 		p.Timeout.Duration = DefaultTimeout
 	}
+	// A bad git_hosts entry is a configuration error now, not when git asks.
+	for _, scheme := range []string{"https", "http"} {
+		if _, err := p.matchesGit(scheme, hostPort{}); err != nil {
+			return err
+		}
+	}
 	if p.PinSHA256 != "" {
 		if _, err := decodePin(p.PinSHA256); err != nil {
 			return bad("pin_sha256: %v", err)

@@ -69,6 +69,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad default", "default_profile = \"x\"\n[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n", []string{`"x"`}},
 		{"no profiles", "", []string{"no profiles"}},
 		{"bad backend", "[cache]\nbackend = \"vault\"\n[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n", []string{"vault"}},
+		{"bad git_hosts", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\ngit_hosts = [\"h/path\"]\n", []string{"git_hosts", "h/path"}},
 		{"bad pin", "[profiles.a]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\npin_sha256 = \"abc\"\n", []string{"pin_sha256"}},
 	}
 	for _, tc := range cases {
