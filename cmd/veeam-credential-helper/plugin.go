@@ -1,29 +1,39 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"os"
-	"os/signal"
+	"os/exec"
+	"path/filepath"
 	"runtime"
-	"syscall"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/veeam-tools/veeam-credential-helper/helper"
-	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
-	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin/server"
 )
 
 func init() {
 	commands["plugin"] = &command{summary: "serve the HashiCorp go-plugin interface to a host program (not run by hand)", run: runPlugin}
 }
 
+// The go-plugin handshake's magic cookie: the same strings as
+// goplugin.MagicCookieKey / MagicCookieValue (plugin_test.go checks). They
+// are copied because importing integrations/goplugin would link gRPC,
+// protobuf and go-plugin into this binary, whose package init would then
+// run on every cache hit.
+const (
+	magicCookieKey   = "VEEAM_CREDENTIAL_HELPER_PLUGIN"
+	magicCookieValue = "5a88cd38c6d0ba6482a83deb-veeam-credential-helper"
+)
+
+// pluginBinary is the program that serves the interface; runPlugin execs it.
+const pluginBinary = "veeam-credential-helper-plugin"
+
 // pluginArgs enters plugin mode by itself: when go-plugin's magic cookie is
 // in the environment and args name no command (a host launched the bare
 // binary), it appends the `plugin` command.
 func pluginArgs(args []string) []string {
-	if _, ok := os.LookupEnv(goplugin.MagicCookieKey); !ok {
+	if _, ok := os.LookupEnv(magicCookieKey); !ok {
 		return args
 	}
 	var g globals
@@ -39,53 +49,57 @@ func pluginArgs(args []string) []string {
 const notByHand = "`plugin` serves the HashiCorp go-plugin interface (integrations/goplugin) to a host program " +
 	"that launches this binary; it is not meant to be run by hand. Ask for a token with `veeam-credential-helper get`"
 
+// runPlugin checks the handshake, then replaces this process with
+// veeam-credential-helper-plugin (same PID, same stdio and environment, so
+// the host's go-plugin client cannot tell), found next to this binary or
+// else on PATH.
 func runPlugin(c *cmdContext) error {
 	if len(c.args) > 0 {
 		return helper.UsageError("plugin takes no arguments")
 	}
-	switch v, ok := os.LookupEnv(goplugin.MagicCookieKey); {
+	switch v, ok := os.LookupEnv(magicCookieKey); {
 	case !ok:
 		return helper.UsageError("%s", notByHand)
-	case v != goplugin.MagicCookieValue:
-		return helper.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", goplugin.MagicCookieKey)
+	case v != magicCookieValue:
+		return helper.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", magicCookieKey)
 	}
-	// go-plugin ignores interrupts (the host's Ctrl-C reaches the whole
-	// process group; the host ends its plugins). run() also catches SIGTERM
-	// for its context: give SIGTERM its default action back so that the
-	// plugin can be stopped.
-	signal.Reset(syscall.SIGTERM)
-	// A cached answer is a few microseconds of work between gRPC's reader,
-	// handler and writer goroutines; with one P they hand over on one
-	// thread instead of waking others, which cuts the round trip a host
-	// sees by a quarter or more. Grants are network-bound. GOMAXPROCS in the
-	// environment still wins.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
-	// stdout belongs to go-plugin from here on: logs go to stderr as JSON
-	// lines, which the host's go-plugin client re-logs at their level.
-	level := hclog.Info
-	if c.g.debug {
-		level = hclog.Debug
-	}
-	log := hclog.New(&hclog.LoggerOptions{
-		Level:      level,
-		Output:     c.io.err,
-		JSONFormat: true,
-	})
-	var impl goplugin.CredentialHelper
-	h, err := c.helper(false)
+	bin, err := findPluginBinary()
 	if err != nil {
-		// Serve anyway: every call answers the configuration error, so the
-		// host sees the one-line message and its exit code.
-		log.Error("configuration", "error", helper.AsError(err).Msg)
-		impl = server.Failing(err, log)
-	} else {
-		h.Debug = c.g.debug
-		srv := server.New(h, log)
-		srv.DefaultProfile = c.profile() // -p, else VEEAM_PROFILE
-		impl = srv
+		return err
 	}
-	goplugin.Serve(impl, log)
-	return nil
+	argv := []string{bin}
+	if c.g.config != "" {
+		argv = append(argv, "--config", c.g.config)
+	}
+	if c.g.profile != "" {
+		argv = append(argv, "--profile", c.g.profile)
+	}
+	if c.g.debug {
+		argv = append(argv, "--debug")
+	}
+	argv = append(argv, "plugin")
+	return execPlugin(bin, argv)
+}
+
+func findPluginBinary() (string, error) {
+	name := pluginBinary
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	if self, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(self); err == nil {
+			self = real
+		}
+		p := filepath.Join(filepath.Dir(self), name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	} else if !errors.Is(err, exec.ErrNotFound) {
+		return "", &helper.Error{Exit: helper.ExitUsage, Msg: "cannot run " + name + ": " + err.Error()}
+	}
+	return "", helper.UsageError("plugin mode is served by %s, which is neither next to this binary nor on PATH: "+
+		"install it with `go install github.com/veeam-tools/veeam-credential-helper/cmd/%s@latest`", pluginBinary, pluginBinary)
 }

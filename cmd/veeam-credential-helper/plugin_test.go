@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
 func TestPluginByHandExitsAtOnceWithExit2(t *testing.T) {
@@ -74,5 +79,37 @@ func TestPluginArgs(t *testing.T) {
 		if got != want {
 			t.Errorf("pluginArgs(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The copies of the handshake strings (they keep gRPC out of this binary)
+// are the go-plugin package's.
+func TestMagicCookieCopies(t *testing.T) {
+	if magicCookieKey != goplugin.MagicCookieKey || magicCookieValue != goplugin.MagicCookieValue {
+		t.Fatalf("magic cookie copies %q=%q differ from goplugin's %q=%q", magicCookieKey, magicCookieValue, goplugin.MagicCookieKey, goplugin.MagicCookieValue)
+	}
+}
+
+// Without veeam-credential-helper-plugin next to it or on PATH, plugin mode
+// fails at once with one line saying what to install.
+func TestPluginBinaryMissing(t *testing.T) {
+	e, _ := vb365Env(t, "")
+	alone := filepath.Join(t.TempDir(), "veeam-credential-helper")
+	b, err := os.ReadFile(testenv.Binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, b, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(alone, "--config", e.ConfigPath)
+	cmd.Env = append(e.Environ(), "PATH=/nonexistent", magicCookieKey+"="+magicCookieValue)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || stdout.Len() != 0 ||
+		!strings.Contains(stderr.String(), "veeam-credential-helper-plugin") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+		t.Fatalf("err=%v stdout=%q stderr=%q", err, stdout.String(), stderr.String())
 	}
 }

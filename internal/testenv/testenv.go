@@ -25,8 +25,9 @@ var (
 	buildErr  error
 )
 
-// Binary builds cmd/veeam-credential-helper once per test process (with
-// -race when the tests run with it) and returns its path.
+// Binary builds cmd/veeam-credential-helper and, next to it,
+// cmd/veeam-credential-helper-plugin once per test process (with -race when
+// the tests run with it) and returns the first one's path.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -39,11 +40,14 @@ func Binary(t testing.TB) string {
 		if runtime.GOOS == "windows" {
 			binPath += ".exe"
 		}
-		args := []string{"build", "-o", binPath}
+		// The `plugin` command execs veeam-credential-helper-plugin from the
+		// same directory: build both there (go build -o DIR/ writes each).
+		args := []string{"build", "-o", dir + string(filepath.Separator)}
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		args = append(args, "github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper")
+		args = append(args, "github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper",
+			"github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper-plugin")
 		cmd := exec.Command("go", args...)
 		cmd.Dir = moduleRoot()
 		out, err := cmd.CombinedOutput()

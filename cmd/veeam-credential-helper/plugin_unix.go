@@ -1,0 +1,16 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"syscall"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper"
+)
+
+// execPlugin replaces this process: the host keeps talking to the same PID.
+func execPlugin(bin string, argv []string) error {
+	err := syscall.Exec(bin, argv, os.Environ())
+	return &helper.Error{Exit: helper.ExitUnexpected, Msg: "cannot run " + bin + ": " + err.Error()}
+}
