@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/term"
@@ -167,13 +168,61 @@ func run(args []string, io stdio) (code int) {
 		}
 		return helper.ExitUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := &signalContext{Context: context.Background()}
+	defer ctx.stop()
+	if io.in != nil && term.IsTerminal(int(io.in.Fd())) {
+		// A prompt may come: catch Ctrl-C from the start, so that it
+		// never leaves the terminal with echo off.
+		ctx.install()
+	}
 	c := &cmdContext{ctx: ctx, g: g, args: fs.Args(), io: io, fs: fs}
 	if err := cmd.run(c); err != nil {
 		return report(io.err, err)
 	}
 	return helper.ExitOK
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM, with the handler
+// installed only when something first asks for Done (a lock wait, a grant:
+// context.WithTimeout does) or up front when stdin is a terminal. os/signal
+// starts a goroutine on a locked OS thread, a cost a cache hit, which never
+// waits on anything, does not need to pay; without a handler a signal ends
+// the process at once, which is right for a hit.
+type signalContext struct {
+	context.Context // Background until install
+	once            sync.Once
+	ctx             context.Context
+	cancel          context.CancelFunc
+}
+
+func (c *signalContext) install() {
+	c.once.Do(func() {
+		c.ctx, c.cancel = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	})
+}
+
+func (c *signalContext) Done() <-chan struct{} {
+	c.install()
+	if c.ctx == nil { // after stop
+		return c.Context.Done()
+	}
+	return c.ctx.Done()
+}
+
+func (c *signalContext) Err() error {
+	c.install()
+	if c.ctx == nil {
+		return c.Context.Err()
+	}
+	return c.ctx.Err()
+}
+
+// stop removes the handler if there is one; afterwards none is installed.
+func (c *signalContext) stop() {
+	c.once.Do(func() {})
+	if c.cancel != nil {
+		c.cancel()
+	}
 }
 
 // report writes an error as one line on stderr and returns its exit code.
