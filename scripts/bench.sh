@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whole-process benchmark of a cache hit (see BENCHMARKS.md).
 #
-# Builds veeam-credential-helper (default flags and -ldflags="-s -w") and a
+# Builds veeam-credential-helper (default flags, -ldflags="-s -w" and
+# CGO_ENABLED=0), veeam-credential-helper-plugin (size only) and a
 # Go hello world with the same toolchain, prints the binary sizes, then runs
 # scripts/benchhit: cache hits timed alternately with the hello world (and
 # with gke-gcloud-auth-plugin answering from its own cache when it is on
@@ -19,6 +20,9 @@ trap 'rm -rf "$out"' EXIT
 
 go build -o "$out/veeam-credential-helper" ./cmd/veeam-credential-helper
 go build -ldflags="-s -w" -o "$out/veeam-credential-helper-stripped" ./cmd/veeam-credential-helper
+# Without cgo the binary is statically linked: no dynamic loader at start-up.
+CGO_ENABLED=0 go build -o "$out/veeam-credential-helper-static" ./cmd/veeam-credential-helper
+go build -o "$out/veeam-credential-helper-plugin" ./cmd/veeam-credential-helper-plugin
 
 mkdir -p "$out/hello"
 cat >"$out/hello/main.go" <<'EOF'
@@ -33,8 +37,10 @@ EOF
 size() { stat -c %s "$1" 2>/dev/null || stat -f %z "$1"; }
 echo "$(go version)"
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //') ($(getconf _NPROCESSORS_ONLN) cores)"
-printf 'binary size: %s bytes default, %s bytes with -ldflags="-s -w"; hello world %s bytes\n\n' \
-  "$(size "$out/veeam-credential-helper")" "$(size "$out/veeam-credential-helper-stripped")" "$(size "$out/hello-world")"
+printf 'veeam-credential-helper: %s bytes default, %s bytes with -ldflags="-s -w", %s bytes with CGO_ENABLED=0\n' \
+  "$(size "$out/veeam-credential-helper")" "$(size "$out/veeam-credential-helper-stripped")" "$(size "$out/veeam-credential-helper-static")"
+printf 'veeam-credential-helper-plugin (go-plugin server, not on the hit path): %s bytes; hello world %s bytes\n\n' \
+  "$(size "$out/veeam-credential-helper-plugin")" "$(size "$out/hello-world")"
 
 gke=()
 if p=$(command -v gke-gcloud-auth-plugin); then
@@ -45,4 +51,5 @@ fi
 
 # shellcheck disable=SC2086
 go run ./scripts/benchhit -bin "$out/veeam-credential-helper" -hello "$out/hello-world" \
+  -bin2 "$out/veeam-credential-helper-static" -bin2-label "CGO_ENABLED=0 build" \
   -n "${ROUNDS:-200}" "${gke[@]}" ${BENCH_ARGS:-}

@@ -44,6 +44,8 @@ type subject struct {
 
 func main() {
 	bin := flag.String("bin", "", "veeam-credential-helper binary (required)")
+	bin2 := flag.String("bin2", "", "a second build to time too (e.g. CGO_ENABLED=0)")
+	bin2Label := flag.String("bin2-label", "build 2", "what -bin2 is")
 	hello := flag.String("hello", "", "Go hello world binary (required)")
 	rounds := flag.Int("n", 200, "rounds (each round runs every subject once)")
 	warm := flag.Int("warmup", 10, "rounds not counted")
@@ -68,6 +70,9 @@ func main() {
 		return a
 	}
 	*bin, *hello = abs(*bin), abs(*hello)
+	if *bin2 != "" {
+		*bin2 = abs(*bin2)
+	}
 
 	em, err := emulator.New(emulator.Options{Product: "vb365", TLS: true, AccessTTL: 12 * time.Hour})
 	must(err)
@@ -84,6 +89,9 @@ func main() {
 
 	fileHome := newHome(home, "file", em.URL(), ca, "file")
 	subjects = append(subjects, fileHome.subject(*bin, "get --format token (file backend)"))
+	if *bin2 != "" {
+		subjects = append(subjects, fileHome.subject(*bin2, "  same, "+*bin2Label))
+	}
 
 	var keyctlHome *benchHome
 	if *keyctl {
@@ -93,6 +101,9 @@ func main() {
 			keyctlHome = nil
 		} else {
 			subjects = append(subjects, keyctlHome.subject(*bin, "get --format token (keyctl backend)"))
+			if *bin2 != "" {
+				subjects = append(subjects, keyctlHome.subject(*bin2, "  same, "+*bin2Label))
+			}
 			defer keyctlHome.run(*bin, "logout")
 		}
 	}
