@@ -1,0 +1,127 @@
+package cache
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The cache-read part of a hit (BENCHMARKS.md). BenchmarkFileGet and
+// BenchmarkFileOpenGet (filestore_test.go) read through the KEK cache where
+// the kernel keyring is usable; BenchmarkFileGetDerive is the same read
+// deriving the key every time (no kernel keyring: containers, macOS, Windows).
+
+func benchEntry() []byte {
+	b, _ := EncodeEntry(Entry{AccessToken: strings.Repeat("a", 1200), RefreshToken: strings.Repeat("r", 400),
+		TokenType: "Bearer", ExpiresAt: time.Now().Add(time.Hour), IssuedAt: time.Now()})
+	return b
+}
+
+func BenchmarkDecodeEntry(b *testing.B) {
+	e := benchEntry()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeEntry(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeEntry(b *testing.B) {
+	e, _ := DecodeEntry(benchEntry())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := EncodeEntry(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkKey(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Key("vb365", "https://vb365.example.com:4443", `corp\svc-backup`, "password", "", "")
+	}
+}
+
+func BenchmarkFileGetDerive(b *testing.B) {
+	kekCacheDisabled = true
+	b.Cleanup(func() { kekCacheDisabled = false })
+	st := openTestFile(b, b.TempDir(), "bench-passphrase")
+	if err := st.Set("k", benchEntry()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Get("k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFileGetKEKCached(b *testing.B) {
+	if err := keyctlUsable(); err != nil {
+		b.Skipf("no kernel keyring here (%v)", err)
+	}
+	st := openTestFile(b, b.TempDir(), "bench-passphrase")
+	if err := st.Set("k", benchEntry()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.Get("k"); err != nil { // caches the KEK
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Get("k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkKeyctlGet(b *testing.B) {
+	if err := keyctlUsable(); err != nil {
+		b.Skipf("no kernel keyring here (%v)", err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	service := "vch-bench-" + hex.EncodeToString(rnd[:])
+	b.Cleanup(func() {
+		if id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", service, 0); err == nil {
+			_, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0)
+		}
+	})
+	st, err := Open(Config{Backend: "keyctl", ServiceName: service, Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := Key("vb365", "https://bench", "u", "password", "", "")
+	if err := st.Set(k, benchEntry()); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Get", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := st.Get(k); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// What a process does: open the backend, then one Get.
+	b.Run("OpenGet", func(b *testing.B) {
+		dir := b.TempDir()
+		b.ReportAllocs()
+		for b.Loop() {
+			st, err := Open(Config{Backend: "keyctl", ServiceName: service, Dir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := st.Get(k); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
