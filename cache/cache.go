@@ -75,9 +75,15 @@ func EncodeEntry(e Entry) ([]byte, error) {
 // DecodeEntry parses what EncodeEntry wrote. Anything else (garbage, another
 // version, trailing data) is an error whose text never quotes the input.
 func DecodeEntry(b []byte) (Entry, error) {
+	// wireEntry's fields, flat, with V a pointer to tell "v" missing.
 	var w struct {
-		wireEntry
-		V *int `json:"v"`
+		V            *int      `json:"v"`
+		AccessToken  string    `json:"access_token"`
+		RefreshToken string    `json:"refresh_token"`
+		TokenType    string    `json:"token_type"`
+		ExpiresAt    time.Time `json:"expires_at"`
+		Cookies      string    `json:"cookies"`
+		IssuedAt     time.Time `json:"issued_at"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&w); err != nil {
