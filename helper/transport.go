@@ -111,11 +111,7 @@ func (s *session) do(ctx context.Context, c call) (*answer, error) {
 	if len(c.query) > 0 {
 		u += "?" + c.query.Encode()
 	}
-	if s.p.InsecureSkipVerify {
-		s.h.warnf("profile %q: TLS certificate verification is disabled (insecure_skip_verify)", s.p.Name)
-	} else if strings.HasPrefix(u, "http://") {
-		s.h.warnf("profile %q: sending credentials over plain http", s.p.Name)
-	}
+	s.h.warnTransport(s.p)
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		var body io.Reader

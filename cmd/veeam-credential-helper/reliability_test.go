@@ -78,6 +78,7 @@ func TestRetry503TwiceThenSuccess(t *testing.T) {
 func TestRetryBusyUntilTimeoutExit4(t *testing.T) {
 	for _, status := range []int{503, 429, 502, 504} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			t.Parallel()
 			const timeout = 2 * time.Second
 			e, em := relEnv(t, timeout.String())
 			em.FailNext(1000, status, 0)

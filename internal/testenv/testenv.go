@@ -145,6 +145,13 @@ func (e *Env) Command(ctx context.Context, args ...string) *exec.Cmd {
 func (e *Env) Environ() []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Dir, "XDG_CONFIG_HOME=" + filepath.Join(e.Dir, "xdg-config"),
 		"XDG_CACHE_HOME=" + filepath.Join(e.Dir, "xdg-cache"), "VEEAM_CREDENTIAL_HELPER_CONFIG=" + e.ConfigPath}
+	if raceEnabled {
+		// A race-built binary sleeps 1s before a zero exit (GORACE
+		// atexit_sleep_ms defaults to 1000): that was most of every
+		// process-level test's time under -race. Races are still reported
+		// (exit 66).
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
 	for k, v := range e.Vars {
 		env = append(env, k+"="+v)
 	}
