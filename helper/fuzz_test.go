@@ -256,6 +256,10 @@ func FuzzProductAnswers(f *testing.F) {
 		}
 	}
 	f.Add(uint8(1), 429, "application/json", "1", "", []byte(`{"message":"slow down"}`))
+	// Found by this target: "Retry-After: 0" (or a past date) retried in a
+	// hot loop, thousands of calls within the budget.
+	f.Add(uint8(11), 504, "0", "0", "", []byte("0"))
+	f.Add(uint8(0), 503, "application/json", "Wed, 21 Oct 2015 07:28:00 GMT", "", []byte(`{}`))
 	f.Add(uint8(2), 200, "application/json", "", ".AspNetCore.Antiforgery.vb365=af-1; Path=/; Secure", []byte(fuzzSeedBodies[0]))
 	f.Fuzz(func(t *testing.T, which uint8, status int, ctype, retryAfter, cookie string, body []byte) {
 		if status < 100 || status > 999 {

@@ -154,7 +154,10 @@ func (s *session) do(ctx context.Context, c call) (*answer, error) {
 		default:
 			return a, nil
 		}
-		wait := retryAfter(resp.Header.Get("Retry-After"), backoff)
+		// Retry-After is a floor, never a reason to go faster than the
+		// backoff: "Retry-After: 0" (or a past date) made a hot loop of
+		// thousands of calls per second at a server asking us to slow down.
+		wait := max(retryAfter(resp.Header.Get("Retry-After"), backoff), backoff)
 		backoff *= 2
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return nil, errorf(ExitUnreachable, "profile %q: server busy (HTTP %d) after %d attempts within timeout %s%s",

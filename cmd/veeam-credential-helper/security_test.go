@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -665,4 +666,35 @@ func TestSecretsNeverInOutput(t *testing.T) {
 		t.Error("--debug wrote no debug line at all: the --debug half of this test proves nothing")
 	}
 	t.Logf("%d scenarios × {plain, --debug}; %d debug lines grepped", len(scenarios), debugLines)
+}
+
+// A token endpoint that redirects never gets the password re-posted to the
+// redirect target.
+func TestRedirectNotFollowed(t *testing.T) {
+	var targetHits atomic.Int32
+	target := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		targetHits.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer target.Close()
+	redir := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/v8/token", http.StatusTemporaryRedirect)
+	}))
+	defer redir.Close()
+	e := testenv.New(t)
+	ca := filepath.Join(e.Dir, "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: redir.Certificate().Raw}), 0o600)
+	e.Vars["VB365_PASSWORD"] = m365Password
+	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
+product = "vb365"
+url = %q
+username = "svc"
+password_env = "VB365_PASSWORD"
+ca_file = %q
+`, redir.URL, ca))
+	r := e.Run("", "get")
+	if r.Exit == 0 || targetHits.Load() != 0 {
+		t.Errorf("exit %d, redirect target hit %d times", r.Exit, targetHits.Load())
+	}
+	assertOneLineNoLeak(t, r, m365Password, target.URL)
 }
