@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -183,7 +184,7 @@ func keyLine(data []byte, k toml.Key) int {
 	current := ""
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
-		if m := tableHeader.FindStringSubmatch(line); m != nil {
+		if m := tableHeader().FindStringSubmatch(line); m != nil {
 			current = strings.ReplaceAll(strings.ReplaceAll(m[1], `"`, ""), " ", "")
 			if tableRe.MatchString(line) && current == k.String() {
 				return n
@@ -197,7 +198,9 @@ func keyLine(data []byte, k toml.Key) int {
 	return 0
 }
 
-var tableHeader = regexp.MustCompile(`^\s*\[+\s*([^\]]+?)\s*\]+`)
+// tableHeader is compiled on first use (an error message), not at the
+// start of every process.
+var tableHeader = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\[+\s*([^\]]+?)\s*\]+`) })
 
 func (c *Config) validate() error {
 	if c.Cache.PassphraseEnv == "" {
