@@ -453,6 +453,19 @@ func TestNoTerminalNoSecretExit5AtOnce(t *testing.T) {
 			t.Errorf("took %s: it waited for something", took)
 		}
 	}
+	// kubectl says the plugin may be interactive, but stdin is not a
+	// terminal: still exit 5 at once, never a prompt.
+	e.Vars["KUBERNETES_EXEC_INFO"] = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}`
+	r := e.Run("", "exec-credential")
+	delete(e.Vars, "KUBERNETES_EXEC_INFO")
+	if r.Exit != 5 || r.Stdout != "" || !strings.Contains(r.Stderr, "password_env") || r.Duration > 5*time.Second {
+		t.Errorf("exec-credential, interactive, no terminal: exit %d after %s: %q", r.Exit, r.Duration, r.Stderr)
+	}
+	// login without --password-stdin and without a terminal.
+	r = e.Run("", "login")
+	if r.Exit != 5 || !strings.Contains(r.Stderr, "--password-stdin") {
+		t.Errorf("login without a terminal: exit %d %q", r.Exit, r.Stderr)
+	}
 	if n := em.Counts(); n.TokenCalls != 0 {
 		t.Errorf("the server was called %d times without a password", n.TokenCalls)
 	}
