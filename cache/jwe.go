@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/pbkdf2"
@@ -119,10 +120,10 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 	}
 
 	// The KEK of this item version may be in the kernel keyring (kekcache.go).
-	desc, mask := kekCacheID(passphrase, h.Alg, *h.P2C, h.P2S, encKey)
+	desc, version, mask := kekCacheID(key, passphrase, h.Alg, *h.P2C, h.P2S, encKey)
 	var cek []byte
-	if masked, ok := kekCacheGet(desc, kekLen); ok {
-		if c, err := josea.KeyUnwrap(encKey, xorBytes(masked, mask)); err == nil && len(c) == cekLen {
+	if p, ok := kekCacheGet(desc, kekVersionLen+kekLen); ok && bytes.Equal(p[:kekVersionLen], version) {
+		if c, err := josea.KeyUnwrap(encKey, xorBytes(p[kekVersionLen:], mask)); err == nil && len(c) == cekLen {
 			cek = c
 		}
 	}
@@ -138,7 +139,7 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 			return nil, errWrongPassword
 		}
 		cek = c
-		kekCachePut(desc, xorBytes(kek, mask))
+		kekCachePut(desc, append(append([]byte(nil), version...), xorBytes(kek, mask)...))
 	}
 	block, err := aes.NewCipher(cek)
 	if err != nil {
