@@ -227,7 +227,18 @@ func serverSays(body []byte) string {
 		return ""
 	}
 	var parts []string
-	for _, k := range []string{"message", "Message", "detail", "title", "error_description", "error"} {
+	// VB365 message, problem+json detail, the cloud appliances' details,
+	// VSPC's errors[0].message, then the vaguer fields.
+	if list, ok := m["errors"].([]any); ok && len(list) > 0 && m["message"] == nil {
+		if first, ok := list[0].(map[string]any); ok {
+			if v, ok := first["message"].(string); ok && strings.TrimSpace(v) != "" {
+				m["message"] = v
+			} else if v, ok := first["type"].(string); ok && strings.TrimSpace(v) != "" {
+				m["message"] = v + " error"
+			}
+		}
+	}
+	for _, k := range []string{"message", "Message", "detail", "details", "title", "error_description", "error"} {
 		if v, ok := m[k].(string); ok && strings.TrimSpace(v) != "" {
 			parts = append(parts, v)
 			break

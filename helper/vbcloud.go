@@ -53,7 +53,7 @@ func (vbCloud) token(ctx context.Context, s *session, f map[string][]string, wha
 	if err != nil {
 		return nil, err
 	}
-	return s.decodeToken(flattenErrors(a), what)
+	return s.decodeToken(a, what)
 }
 
 // grant runs password and, when the appliance answers an mfa_token instead
@@ -93,5 +93,5 @@ func (vbCloud) logout(ctx context.Context, s *session, e cache.Entry) error {
 	if err != nil {
 		return err
 	}
-	return s.noContent(flattenErrors(a))
+	return s.noContent(a)
 }

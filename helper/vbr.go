@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
@@ -81,45 +80,4 @@ func (vbr) logout(ctx context.Context, s *session, e cache.Entry) error {
 		return err
 	}
 	return s.noContent(a)
-}
-
-// flattenErrors rewrites an error answer whose text sits where serverSays
-// does not look (VSPC's errors[0].message, the cloud appliances' details)
-// into {"message", "errorCode"}; other answers are returned unchanged.
-func flattenErrors(a *answer) *answer {
-	if a == nil || a.status < 400 {
-		return a
-	}
-	var m struct {
-		Message   string `json:"message"`
-		Detail    string `json:"detail"`
-		Details   string `json:"details"`
-		Title     string `json:"title"`
-		ErrorCode string `json:"errorCode"`
-		Errors    []struct {
-			Message string `json:"message"`
-			Type    string `json:"type"`
-		} `json:"errors"`
-	}
-	if json.Unmarshal(a.body, &m) != nil || m.Message != "" || m.Detail != "" {
-		return a
-	}
-	flat := map[string]string{}
-	switch {
-	case m.Details != "":
-		flat["message"] = m.Details
-	case len(m.Errors) > 0 && m.Errors[0].Message != "":
-		flat["message"] = m.Errors[0].Message
-	case len(m.Errors) > 0 && m.Errors[0].Type != "":
-		flat["message"] = m.Errors[0].Type + " error"
-	case m.Title != "":
-		flat["message"] = m.Title
-	default:
-		return a
-	}
-	if m.ErrorCode != "" {
-		flat["errorCode"] = m.ErrorCode
-	}
-	b, _ := json.Marshal(flat)
-	return &answer{status: a.status, header: a.header, body: b}
 }

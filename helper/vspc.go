@@ -66,7 +66,7 @@ func (v vspc) token(ctx context.Context, s *session, f map[string][]string, what
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	t, err := s.decodeToken(flattenErrors(a), what)
+	t, err := s.decodeToken(a, what)
 	if err != nil {
 		return cache.Entry{}, err
 	}
