@@ -67,7 +67,8 @@ func runGet(c *cmdContext) error {
 				req.Profile = jr.Profile
 			}
 			if jr.MinValidSeconds != nil {
-				req.MinValid = time.Duration(*jr.MinValidSeconds) * time.Second
+				// Clamped so a huge value cannot overflow into "no minimum".
+				req.MinValid = time.Duration(min(*jr.MinValidSeconds, maxMinValidSeconds)) * time.Second
 			}
 			req.ForceRefresh = req.ForceRefresh || jr.ForceRefresh
 			req.Password, req.MFACode, req.Assertion = jr.Password, jr.MFACode, jr.Assertion
@@ -88,6 +89,9 @@ func runGet(c *cmdContext) error {
 	}
 	return err
 }
+
+// maxMinValidSeconds (ten years) is more than any token lives.
+const maxMinValidSeconds = 10 * 365 * 24 * 3600
 
 func validFormat(f string) bool {
 	for _, k := range protocol.Formats() {

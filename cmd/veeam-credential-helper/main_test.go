@@ -503,3 +503,14 @@ func TestGitEraseOfStaleTokenKeepsRenewedOne(t *testing.T) {
 		t.Error("refresh token reused")
 	}
 }
+
+func TestHugeMinValidRefreshesInsteadOfOverflowing(t *testing.T) {
+	e, _ := vb365Env(t, "")
+	mustOK(t, e.Run("", "get"))
+	// 2^62 seconds overflows a time.Duration: it must still mean "longer
+	// than the token lives", so the helper renews.
+	a := decode(t, e.Run(`{"min_valid_seconds": 4611686018427387904}`, "get"))
+	if a.Source != "refresh" {
+		t.Errorf("source %s, want refresh", a.Source)
+	}
+}
