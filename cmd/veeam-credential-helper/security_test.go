@@ -27,7 +27,6 @@ import (
 	"regexp"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -346,9 +345,9 @@ func TestCacheDirPermissions(t *testing.T) {
 	// A fresh cache dir is created 0700 even under a permissive umask.
 	t.Run("created 0700 under umask 0", func(t *testing.T) {
 		e2, _ := vb365Env(t, "")
-		old := syscall.Umask(0)
+		old := setUmask(0)
 		r := e2.Run("", "get")
-		syscall.Umask(old)
+		setUmask(old)
 		mustOK(t, r)
 		for _, d := range []string{e2.CacheDir, filepath.Join(e2.CacheDir, "tokens"), filepath.Join(e2.CacheDir, "locks")} {
 			if m := modeOf(t, d); m != 0o700 {
