@@ -100,6 +100,10 @@ func openKeyring(cfg Config, backend string) (Store, error) {
 	}
 	kr, err := keyring.Open(keyringConfig(cfg, b))
 	if err != nil {
+		if b == keyring.KeychainBackend && runtime.GOOS == "darwin" && !cgoEnabled {
+			// keyring's keychain backend is built only with cgo.
+			return nil, unavailable(nil, "cache backend keychain is not in this build (built with CGO_ENABLED=0): use a cgo build on macOS, or backend = \"file\"")
+		}
 		return nil, unavailable(nil, "cache backend %s is not available on this system", backend)
 	}
 	return &keyringStore{kr: kr, backend: backend}, nil
