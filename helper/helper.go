@@ -317,6 +317,26 @@ func (h *Helper) Invalidate(ctx context.Context, profile string) error {
 // InvalidateToken is Invalidate for one rejected token: when the cache holds
 // another (already renewed by a concurrent caller) it is kept.
 func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) error {
+	return h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+		e, found, err := h.load(st, p.CacheKey())
+		if err != nil || !found {
+			return err
+		}
+		if token != "" && e.AccessToken != token {
+			h.debugf("profile %q: the rejected token is no longer cached", p.Name)
+			return nil
+		}
+		if e.RefreshToken == "" {
+			return cacheError(st.Remove(p.CacheKey()))
+		}
+		e.AccessToken, e.ExpiresAt = "", time.Time{}
+		return h.save(st, p.CacheKey(), e)
+	})
+}
+
+// locked runs fn for the profile with the store open and the profile's
+// lock held, within the profile's timeout.
+func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Context, *Profile, cache.Store) error) error {
 	p, err := h.Config.Profile(profile)
 	if err != nil {
 		return err
@@ -332,60 +352,35 @@ func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) err
 		return cacheError(err)
 	}
 	defer unlock()
-	e, found, err := h.load(st, p.CacheKey())
-	if err != nil || !found {
-		return err
-	}
-	if token != "" && e.AccessToken != token {
-		h.debugf("profile %q: the rejected token is no longer cached", p.Name)
-		return nil
-	}
-	if e.RefreshToken == "" {
-		return cacheError(st.Remove(p.CacheKey()))
-	}
-	e.AccessToken, e.ExpiresAt = "", time.Time{}
-	return h.save(st, p.CacheKey(), e)
+	return fn(ctx, p, st)
 }
 
 // Logout revokes the server session (best effort) and deletes the cached
 // tokens; with forgetSecret also the secret stored by `login`.
 func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) error {
-	p, err := h.Config.Profile(profile)
-	if err != nil {
-		return err
-	}
-	st, lk, err := h.OpenCache()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
-	defer cancel()
-	key := p.CacheKey()
-	unlock, err := lk.Lock(ctx, key)
-	if err != nil {
-		return cacheError(err)
-	}
-	defer unlock()
-	e, found, err := h.load(st, key)
-	if err != nil {
-		return err
-	}
-	if found && e.AccessToken != "" && e.ExpiresAt.After(h.now()) {
-		s, err := h.session(p, Request{})
-		if err == nil {
-			err = p.product.logout(ctx, s, e)
-		}
+	return h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+		key := p.CacheKey()
+		e, found, err := h.load(st, key)
 		if err != nil {
-			h.warnf("profile %q: server logout failed (the cached tokens are deleted anyway): %v", p.Name, err)
+			return err
 		}
-	}
-	if err := cacheError(st.Remove(key)); err != nil {
-		return err
-	}
-	if forgetSecret {
-		return cacheError(st.Remove(secretKey(p)))
-	}
-	return nil
+		if found && e.AccessToken != "" && e.ExpiresAt.After(h.now()) {
+			s, err := h.session(p, Request{})
+			if err == nil {
+				err = p.product.logout(ctx, s, e)
+			}
+			if err != nil {
+				h.warnf("profile %q: server logout failed (the cached tokens are deleted anyway): %v", p.Name, err)
+			}
+		}
+		if err := cacheError(st.Remove(key)); err != nil {
+			return err
+		}
+		if forgetSecret {
+			return cacheError(st.Remove(secretKey(p)))
+		}
+		return nil
+	})
 }
 
 // Status describes a profile's cache state without any secret.
@@ -438,46 +433,36 @@ func (h *Helper) Statuses() ([]Status, error) {
 // Login stores the profile's secret (password or assertion) in the
 // keyring, then runs the primary grant with it to prove it works.
 func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, error) {
-	p, err := h.Config.Profile(profile)
-	if err != nil {
-		return nil, err
-	}
 	if secret == "" {
-		return nil, errorf(ExitInteraction, "profile %q: empty secret", p.Name)
+		return nil, errorf(ExitInteraction, "empty secret")
 	}
-	st, lk, err := h.OpenCache()
+	var res *Result
+	err := h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+		r := Request{Password: secret}
+		if p.secretKind() == secretAssertion {
+			r = Request{Assertion: secret}
+		}
+		s, err := h.session(p, r)
+		if err != nil {
+			return err
+		}
+		e, err := p.product.grant(ctx, s)
+		if err != nil {
+			return err
+		}
+		if err := cacheError(st.Set(secretKey(p), []byte(secret))); err != nil {
+			return err
+		}
+		res = &Result{Profile: p, Entry: e, Source: SourceGrant}
+		if p.Static() {
+			return nil
+		}
+		return h.save(st, p.CacheKey(), e)
+	})
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
-	defer cancel()
-	unlock, err := lk.Lock(ctx, p.CacheKey())
-	if err != nil {
-		return nil, cacheError(err)
-	}
-	defer unlock()
-	r := Request{Password: secret}
-	if p.secretKind() == secretAssertion {
-		r = Request{Assertion: secret}
-	}
-	s, err := h.session(p, r)
-	if err != nil {
-		return nil, err
-	}
-	e, err := p.product.grant(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	if err := cacheError(st.Set(secretKey(p), []byte(secret))); err != nil {
-		return nil, err
-	}
-	if p.Static() {
-		return &Result{Profile: p, Entry: e, Source: SourceGrant}, nil
-	}
-	if err := h.save(st, p.CacheKey(), e); err != nil {
-		return nil, err
-	}
-	return &Result{Profile: p, Entry: e, Source: SourceGrant}, nil
+	return res, nil
 }
 
 // AuthCode asks a VB365 server for a one-time authorization code.
