@@ -506,7 +506,8 @@ type issued struct {
 	s               *session
 }
 
-// issueLocked adds a fresh access/refresh pair to s.
+// issueLocked adds a fresh access/refresh pair to s (and, on an antiforgery
+// session, a fresh cookie).
 func (e *Emulator) issueLocked(s *session) issued {
 	now := time.Now()
 	ttl := e.accessTTL
@@ -520,6 +521,9 @@ func (e *Emulator) issueLocked(s *session) issued {
 	e.refresh[rt] = &refreshToken{s: s, expires: now.Add(rttl)}
 	s.access = append(s.access, at)
 	s.refresh = rt
+	if s.antiforgery {
+		s.cookie = randomToken(e.prefix("af")) // a new cookie with every pair
+	}
 	return issued{access: at, refresh: rt, issuedAt: now, expiresAt: now.Add(ttl), expiresIn: int(ttl / time.Second), s: s}
 }
 
@@ -531,14 +535,18 @@ func (e *Emulator) validLocked(token string) *accessToken {
 	return at
 }
 
-// bearer returns the live access token record of the request, or nil.
-func (e *Emulator) bearerLocked(r *http.Request) *accessToken {
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
+// bearerOf is the token of r's "Authorization: Bearer" header, or "".
+func bearerOf(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil
+		return ""
 	}
-	return e.validLocked(strings.TrimSpace(tok))
+	return strings.TrimSpace(tok)
+}
+
+// bearerLocked returns the live access token record of the request, or nil.
+func (e *Emulator) bearerLocked(r *http.Request) *accessToken {
+	return e.validLocked(bearerOf(r))
 }
 
 // endSessionLocked is logout: every token of the session dies.
@@ -554,7 +562,194 @@ func (e *Emulator) endSessionLocked(s *session) {
 	}
 }
 
-// errAbort aborts the handler: the connection is closed with no answer.
+// newSession is the session a password or MFA login of name opens.
+func newSession(name string) *session { return &session{user: name, userID: userID(name)} }
+
+// openSession issues the first pair of the new session s and counts the grant.
+func (e *Emulator) openSession(grant string, s *session) issued {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tok := e.issueLocked(s)
+	e.counts.Grants[grant]++
+	return tok
+}
+
+// refreshSession is the rotation of every product: rt is validated (check,
+// when not nil, runs last), consumed, and a new pair is issued in its
+// session and counted under grant.
+func (e *Emulator) refreshSession(rt, grant string, check func(*session) error) (issued, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, err := e.useRefreshLocked(rt, check)
+	if err != nil {
+		return issued{}, err
+	}
+	tok := e.issueLocked(st.s)
+	e.counts.Grants[grant]++
+	return tok, nil
+}
+
+// rotate runs a refresh grant with refreshSession. On failure reject is
+// called with 400 (rt missing) or 401.
+func (e *Emulator) rotate(rt, grant string, reject func(status int, msg string)) (issued, bool) {
+	if rt == "" {
+		reject(http.StatusBadRequest, "The refresh_token parameter is required for the refresh_token grant type.")
+		return issued{}, false
+	}
+	tok, err := e.refreshSession(rt, grant, nil)
+	if err != nil {
+		reject(http.StatusUnauthorized, err.Error())
+		return issued{}, false
+	}
+	return tok, true
+}
+
+// useRefreshLocked validates rt (check runs last, before it is consumed) and
+// marks it used.
+func (e *Emulator) useRefreshLocked(rt string, check func(*session) error) (*refreshToken, error) {
+	st := e.refresh[rt]
+	switch {
+	case st == nil:
+		return nil, errString("The refresh token is invalid.")
+	case st.used:
+		e.counts.RefreshReuse++
+		return nil, errString("The refresh token has already been used.")
+	case st.revoked || st.s.closed:
+		return nil, errString("The refresh token has been revoked.")
+	case !time.Now().Before(st.expires):
+		return nil, errString("The refresh token has expired.")
+	}
+	if check != nil {
+		if err := check(st.s); err != nil {
+			return nil, err
+		}
+	}
+	st.used = true
+	return st, nil
+}
+
+type errString string
+
+func (s errString) Error() string { return string(s) }
+
+// startMFA is the password step of an MFA user: it stores a new mfa_token
+// for id, counts the grant and returns the token.
+func (e *Emulator) startMFA(id identity, grant string) string {
+	mt := randomToken(e.prefix("mfa"))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.mfa[mt] = &mfaToken{user: id, expires: time.Now().Add(e.opts.MFATTL)}
+	e.counts.Grants[grant]++
+	return mt
+}
+
+// finishMFA redeems mfa_token mt with code: on success it opens the user's
+// session (shortLived as asked) and counts the grant; otherwise it returns
+// the failure's message. A wrong code leaves mt usable until it expires.
+func (e *Emulator) finishMFA(mt, code, grant string, shortLived bool) (issued, string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.mfa[mt]
+	switch {
+	case st == nil || st.used || !time.Now().Before(st.expires):
+		return issued{}, "The MFA token is invalid or has expired."
+	case st.user.mfaCode != code:
+		return issued{}, "The verification code is invalid."
+	}
+	st.used = true
+	s := newSession(st.user.name)
+	s.shortLived = shortLived
+	tok := e.issueLocked(s)
+	e.counts.Grants[grant]++
+	return tok, ""
+}
+
+// checkPassword looks a user up (case-insensitively) and checks the password.
+func (e *Emulator) checkPassword(user, pass string) (identity, bool) {
+	if user == "" || pass == "" {
+		return identity{}, false
+	}
+	e.mu.Lock()
+	id, ok := e.users[strings.ToLower(user)]
+	e.mu.Unlock()
+	return id, ok && id.secret == pass
+}
+
+// rejecter is the reject of a grant call: it counts FailedGrants[grant] and
+// answers in the product's error shape; challenge adds "WWW-Authenticate:
+// Bearer" to 401 answers.
+func (e *Emulator) rejecter(w http.ResponseWriter, grant string, challenge bool) func(status int, code, msg string) {
+	return func(status int, code, msg string) {
+		e.failGrant(grant)
+		if challenge && status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+		e.writeError(w, status, code, msg)
+	}
+}
+
+// writeToken answers a grant that issued tokens: 200, no-store, v as JSON.
+func writeToken(w http.ResponseWriter, v any) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", v)
+}
+
+// logout ends the session of r's bearer and counts it; when the bearer is
+// not live it answers 401 and returns false.
+func (e *Emulator) logout(w http.ResponseWriter, r *http.Request) bool {
+	e.mu.Lock()
+	at := e.bearerLocked(r)
+	if at != nil {
+		e.endSessionLocked(at.s)
+		e.counts.Logouts++
+	}
+	e.mu.Unlock()
+	if at == nil {
+		unauthorized(w, e)
+		return false
+	}
+	return true
+}
+
+// protected checks a protected call: GET only, then authorize.
+func (e *Emulator) protected(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		e.writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Method not allowed.")
+		return false
+	}
+	return e.authorize(w, r, nil)
+}
+
+// authorize counts a protected call as ProtectedOK or ProtectedDenied and
+// answers 401 when r's bearer is not a live access token; apiKey, when not
+// nil, is asked under the lock whether it accepts the bearer instead (vspc).
+func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, apiKey func(bearer string) bool) bool {
+	e.mu.Lock()
+	ok := e.bearerLocked(r) != nil || apiKey != nil && apiKey(bearerOf(r))
+	if ok {
+		e.counts.ProtectedOK++
+	} else {
+		e.counts.ProtectedDenied++
+	}
+	e.mu.Unlock()
+	if !ok {
+		unauthorized(w, e)
+	}
+	return ok
+}
+
+func unauthorized(w http.ResponseWriter, e *Emulator) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	e.writeError(w, http.StatusUnauthorized, "AccessDenied", "Authorization has been denied for this request.")
+}
+
+func (e *Emulator) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	e.writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+}
+
+// abort aborts the handler: the connection is closed with no answer.
 func abort() { panic(http.ErrAbortHandler) }
 
 // wait sleeps d unless the client goes away or the emulator closes.
@@ -598,26 +793,20 @@ func (e *Emulator) beginGrant(w http.ResponseWriter, r *http.Request) bool {
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
-		e.failGrant(r, "")
+		e.failGrant("")
 		e.writeError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType",
 			"Unsupported content type "+fmt.Sprintf("%q", ct)+"; the token endpoint takes application/x-www-form-urlencoded.")
 		return false
 	}
 	if parseErr != nil {
-		e.failGrant(r, "")
+		e.failGrant("")
 		e.writeError(w, http.StatusBadRequest, "BadRequest", "The request body could not be read.")
 		return false
 	}
 	return true
 }
 
-func (e *Emulator) countGrant(grant string) {
-	e.mu.Lock()
-	e.counts.Grants[grant]++
-	e.mu.Unlock()
-}
-
-func (e *Emulator) failGrant(_ *http.Request, grant string) {
+func (e *Emulator) failGrant(grant string) {
 	e.mu.Lock()
 	e.counts.FailedGrants[grant]++
 	e.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const (
@@ -68,33 +67,21 @@ func (e *Emulator) serveVB365(w http.ResponseWriter, r *http.Request, p string) 
 	switch p {
 	case "/v8/token":
 		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			writeVB365Error(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+			e.methodNotAllowed(w, r, "POST")
 			return
 		}
 		e.vb365Grant(w, r)
 	case "/v8/token/logout":
 		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			writeVB365Error(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+			e.methodNotAllowed(w, r, "POST")
 			return
 		}
-		e.mu.Lock()
-		at := e.bearerLocked(r)
-		if at != nil {
-			e.endSessionLocked(at.s)
-			e.counts.Logouts++
+		if e.logout(w, r) {
+			w.WriteHeader(http.StatusNoContent)
 		}
-		e.mu.Unlock()
-		if at == nil {
-			unauthorized(w, e)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
 	case "/v8/token/authcode":
 		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			writeVB365Error(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
+			e.methodNotAllowed(w, r, "POST")
 			return
 		}
 		e.mu.Lock()
@@ -121,43 +108,13 @@ func (e *Emulator) serveVB365(w http.ResponseWriter, r *http.Request, p string) 
 	}
 }
 
-// protected checks the bearer of a protected call and answers 401 when it is bad.
-func (e *Emulator) protected(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET")
-		e.writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Method not allowed.")
-		return false
-	}
-	e.mu.Lock()
-	at := e.bearerLocked(r)
-	if at != nil {
-		e.counts.ProtectedOK++
-	} else {
-		e.counts.ProtectedDenied++
-	}
-	e.mu.Unlock()
-	if at == nil {
-		unauthorized(w, e)
-		return false
-	}
-	return true
-}
-
-func unauthorized(w http.ResponseWriter, e *Emulator) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	e.writeError(w, http.StatusUnauthorized, "AccessDenied", "Authorization has been denied for this request.")
-}
-
 func (e *Emulator) vb365Grant(w http.ResponseWriter, r *http.Request) {
 	if !e.beginGrant(w, r) {
 		return
 	}
 	f := r.PostForm
 	grant := f.Get("grant_type")
-	reject := func(status int, code, msg string) {
-		e.failGrant(r, grant)
-		writeVB365Error(w, status, code, msg)
-	}
+	reject := e.rejecter(w, grant, false)
 	disableAF := strings.EqualFold(strings.TrimSpace(f.Get("disable_antiforgery_token")), "true")
 
 	var sess *session
@@ -168,14 +125,12 @@ func (e *Emulator) vb365Grant(w http.ResponseWriter, r *http.Request) {
 			reject(http.StatusBadRequest, "BadRequest", "The username and password parameters are required for the password grant.")
 			return
 		}
-		e.mu.Lock()
-		id, ok := e.users[strings.ToLower(user)]
-		e.mu.Unlock()
-		if !ok || id.secret != pass {
+		id, ok := e.checkPassword(user, pass)
+		if !ok {
 			reject(http.StatusBadRequest, "AccessDenied", "Invalid username or password.")
 			return
 		}
-		sess = &session{user: id.name, userID: userID(id.name)}
+		sess = newSession(id.name)
 	case vb365GrantJWT, vb365GrantOperator:
 		cid, assertion := f.Get("client_id"), f.Get("assertion")
 		if cid == "" || assertion == "" {
@@ -214,15 +169,8 @@ func (e *Emulator) vb365Grant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	e.mu.Lock()
-	if !disableAF {
-		sess.antiforgery = true
-		sess.cookie = randomToken(e.prefix("af"))
-	}
-	tok := e.issueLocked(sess)
-	e.counts.Grants[grant]++
-	e.mu.Unlock()
-	e.writeVB365Token(w, tok)
+	sess.antiforgery = !disableAF
+	e.writeVB365Token(w, e.openSession(grant, sess))
 }
 
 func (e *Emulator) vb365Refresh(w http.ResponseWriter, r *http.Request, grant string, reject func(int, string, string)) {
@@ -231,8 +179,7 @@ func (e *Emulator) vb365Refresh(w http.ResponseWriter, r *http.Request, grant st
 		reject(http.StatusBadRequest, "BadRequest", "The refresh_token parameter is required for the refresh_token grant.")
 		return
 	}
-	e.mu.Lock()
-	st, err := e.useRefreshLocked(rt, func(s *session) error {
+	tok, err := e.refreshSession(rt, grant, func(s *session) error { // under e.mu
 		if !s.antiforgery {
 			return nil
 		}
@@ -243,15 +190,6 @@ func (e *Emulator) vb365Refresh(w http.ResponseWriter, r *http.Request, grant st
 		}
 		return nil
 	})
-	var tok issued
-	if err == nil {
-		if st.s.antiforgery {
-			st.s.cookie = randomToken(e.prefix("af"))
-		}
-		tok = e.issueLocked(st.s)
-		e.counts.Grants[grant]++
-	}
-	e.mu.Unlock()
 	switch {
 	case err == errNoCookie:
 		reject(http.StatusBadRequest, "AntiforgeryValidationFailed", "The required antiforgery cookie \""+AntiforgeryCookieName+"\" is not present.")
@@ -262,42 +200,13 @@ func (e *Emulator) vb365Refresh(w http.ResponseWriter, r *http.Request, grant st
 	}
 }
 
-// useRefreshLocked validates rt (check runs last, before it is consumed) and
-// marks it used.
-func (e *Emulator) useRefreshLocked(rt string, check func(*session) error) (*refreshToken, error) {
-	st := e.refresh[rt]
-	switch {
-	case st == nil:
-		return nil, errString("The refresh token is invalid.")
-	case st.used:
-		e.counts.RefreshReuse++
-		return nil, errString("The refresh token has already been used.")
-	case st.revoked || st.s.closed:
-		return nil, errString("The refresh token has been revoked.")
-	case !time.Now().Before(st.expires):
-		return nil, errString("The refresh token has expired.")
-	}
-	if check != nil {
-		if err := check(st.s); err != nil {
-			return nil, err
-		}
-	}
-	st.used = true
-	return st, nil
-}
-
-type errString string
-
-func (s errString) Error() string { return string(s) }
-
 func (e *Emulator) writeVB365Token(w http.ResponseWriter, tok issued) {
 	if tok.s.antiforgery {
 		c := &http.Cookie{Name: AntiforgeryCookieName, Value: tok.s.cookie, Path: "/", HttpOnly: true,
 			Secure: e.opts.TLS, SameSite: http.SameSiteStrictMode}
 		http.SetCookie(w, c)
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", vb365Token{
+	writeToken(w, vb365Token{
 		AccessToken: tok.access, RefreshToken: tok.refresh, TokenType: "bearer", ExpiresIn: tok.expiresIn,
 		UserName: tok.s.user, Issued: netTime(tok.issuedAt), Expires: netTime(tok.expiresAt),
 	})

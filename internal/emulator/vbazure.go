@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
-	"time"
 )
 
 type problem struct {
@@ -39,6 +38,14 @@ func problemType(status int) string {
 	return "https://tools.ietf.org/html/rfc7231#section-6.6.1"
 }
 
+// problemTitle is the title member of a problem+json answer.
+func problemTitle(status int) string {
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "Error"
+}
+
 func traceID() string {
 	b := make([]byte, 24)
 	rand.Read(b)
@@ -55,12 +62,8 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs map[str
 	if status >= 500 {
 		errs["exception"] = []string{"System.InvalidOperationException: " + detail + "\r\n" + fakeNetStack("Veeam.Azure.REST")}
 	}
-	title := http.StatusText(status)
-	if title == "" {
-		title = "Error"
-	}
 	writeJSON(w, status, "application/problem+json; charset=utf-8", problem{
-		Type: problemType(status), Title: title, Status: status, Detail: detail, TraceID: traceID(), Errors: errs,
+		Type: problemType(status), Title: problemTitle(status), Status: status, Detail: detail, TraceID: traceID(), Errors: errs,
 	})
 }
 
@@ -134,18 +137,9 @@ func (e *Emulator) azureLogout(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, detail, nil)
 		return
 	}
-	e.mu.Lock()
-	at := e.bearerLocked(r)
-	if at != nil {
-		e.endSessionLocked(at.s)
-		e.counts.Logouts++
+	if e.logout(w, r) {
+		w.WriteHeader(http.StatusNoContent)
 	}
-	e.mu.Unlock()
-	if at == nil {
-		unauthorized(w, e)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
@@ -161,13 +155,8 @@ func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	grant := f["grant_type"]
-	reject := func(status int, detail string) {
-		e.failGrant(r, grant)
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-		}
-		writeProblem(w, status, detail, nil)
-	}
+	rejectAs := e.rejecter(w, grant, true)
+	reject := func(status int, detail string) { rejectAs(status, "", detail) }
 	if ok, detail := e.apiVersionOK(r); !ok {
 		reject(http.StatusBadRequest, detail)
 		return
@@ -181,51 +170,29 @@ func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
 			reject(http.StatusBadRequest, "The Username and Password fields are required.")
 			return
 		}
-		e.mu.Lock()
-		id, ok := e.users[strings.ToLower(user)]
-		e.mu.Unlock()
-		if !ok || id.secret != pass {
+		id, ok := e.checkPassword(user, pass)
+		if !ok {
 			reject(http.StatusUnauthorized, "Invalid username or password.")
 			return
 		}
 		if id.mfaCode != "" {
-			mt := randomToken(e.prefix("mfa"))
-			e.mu.Lock()
-			e.mfa[mt] = &mfaToken{user: id, expires: time.Now().Add(e.opts.MFATTL)}
-			e.counts.Grants[grant]++
-			e.mu.Unlock()
+			mt := e.startMFA(id, grant)
 			writeJSON(w, http.StatusOK, "application/json; charset=utf-8", azureToken{
 				UserID: userID(id.name), Username: id.name, RoleName: "PortalAdmin", UserType: "Internal",
 				MFAEnabled: true, MFAToken: ptr(mt),
 			})
 			return
 		}
-		e.mu.Lock()
-		tok := e.issueLocked(&session{user: id.name, userID: userID(id.name), shortLived: shortLived})
-		e.counts.Grants[grant]++
-		e.mu.Unlock()
-		e.writeAzureToken(w, tok)
+		s := newSession(id.name)
+		s.shortLived = shortLived
+		e.writeAzureToken(w, e.openSession(grant, s))
 	case "mfa":
 		mt, code := f["mfa_token"], f["mfa_code"]
 		if mt == "" || code == "" {
 			reject(http.StatusBadRequest, "The mfa_token and mfa_code fields are required.")
 			return
 		}
-		e.mu.Lock()
-		st := e.mfa[mt]
-		var detail string
-		var tok issued
-		switch {
-		case st == nil || st.used || !time.Now().Before(st.expires):
-			detail = "The MFA token is invalid or has expired."
-		case st.user.mfaCode != code: // a wrong code leaves the mfa_token usable until it expires
-			detail = "The verification code is invalid."
-		default:
-			st.used = true
-			tok = e.issueLocked(&session{user: st.user.name, userID: userID(st.user.name), shortLived: shortLived})
-			e.counts.Grants[grant]++
-		}
-		e.mu.Unlock()
+		tok, detail := e.finishMFA(mt, code, grant, shortLived)
 		if detail != "" {
 			reject(http.StatusUnauthorized, detail)
 			return
@@ -237,14 +204,7 @@ func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
 			reject(http.StatusBadRequest, "The refresh_token field is required.")
 			return
 		}
-		e.mu.Lock()
-		st, err := e.useRefreshLocked(rt, nil)
-		var tok issued
-		if err == nil {
-			tok = e.issueLocked(st.s)
-			e.counts.Grants[grant]++
-		}
-		e.mu.Unlock()
+		tok, err := e.refreshSession(rt, grant, nil)
 		if err != nil {
 			reject(http.StatusUnauthorized, err.Error())
 			return
@@ -258,8 +218,7 @@ func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) writeAzureToken(w http.ResponseWriter, tok issued) {
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", azureToken{
+	writeToken(w, azureToken{
 		AccessToken: ptr(tok.access), TokenType: ptr("bearer"), RefreshToken: ptr(tok.refresh), ExpiresIn: tok.expiresIn,
 		Issued: ptr(netTime(tok.issuedAt)), Expires: ptr(netTime(tok.expiresAt)),
 		UserID: tok.s.userID, Username: tok.s.user, RoleName: "PortalAdmin", UserType: "Internal",

@@ -62,12 +62,8 @@ func writeCloudError(ns string) func(w http.ResponseWriter, status int, code, ms
 		if status >= 500 {
 			data = map[string]any{"exception": "System.InvalidOperationException: " + msg + "\r\n" + fakeNetStack(ns)}
 		}
-		title := http.StatusText(status)
-		if title == "" {
-			title = "Error"
-		}
 		writeJSON(w, status, "application/problem+json; charset=utf-8", cloudError{
-			Type: problemType(status), Title: title, Status: status, ErrorCode: code, Details: msg, Data: data,
+			Type: problemType(status), Title: problemTitle(status), Status: status, ErrorCode: code, Details: msg, Data: data,
 		})
 	}
 }
@@ -92,15 +88,9 @@ func (e *Emulator) serveVBCloud(w http.ResponseWriter, r *http.Request, p string
 		case http.MethodPost:
 			e.cloudGrant(w, r)
 		case http.MethodDelete:
-			if ok, msg := e.xAPIVersionOK(r); !ok {
-				e.writeError(w, http.StatusBadRequest, "BadRequest", msg)
-				return
+			if e.logoutVersioned(w, r) {
+				w.WriteHeader(http.StatusNoContent)
 			}
-			if e.logoutBearer(r) == nil {
-				unauthorized(w, e)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
 		default:
 			e.methodNotAllowed(w, r, "POST, DELETE")
 		}
@@ -115,22 +105,12 @@ func (e *Emulator) serveVBCloud(w http.ResponseWriter, r *http.Request, p string
 }
 
 func (e *Emulator) cloudGrant(w http.ResponseWriter, r *http.Request) {
-	if !e.beginGrant(w, r) {
+	reject := e.beginVersionedGrant(w, r)
+	if reject == nil {
 		return
 	}
 	f := r.PostForm
 	grant := f.Get("grant_type")
-	reject := func(status int, code, msg string) {
-		e.failGrant(r, grant)
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-		}
-		e.writeError(w, status, code, msg)
-	}
-	if ok, msg := e.xAPIVersionOK(r); !ok {
-		reject(http.StatusBadRequest, "UnexpectedContent", msg)
-		return
-	}
 	var tok issued
 	switch grant {
 	case "password":
@@ -145,11 +125,7 @@ func (e *Emulator) cloudGrant(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if id.mfaCode != "" {
-			mt := randomToken(e.prefix("mfa"))
-			e.mu.Lock()
-			e.mfa[mt] = &mfaToken{user: id, expires: time.Now().Add(e.opts.MFATTL)}
-			e.counts.Grants[grant]++
-			e.mu.Unlock()
+			mt := e.startMFA(id, grant)
 			status, body := http.StatusOK, cloudToken{Username: id.name, RoleName: "PortalAdmin", MFAEnabled: true, MFAToken: ptr(mt)}
 			if e.opts.Product == ProductVBGCP {
 				status = http.StatusAccepted
@@ -157,31 +133,15 @@ func (e *Emulator) cloudGrant(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, status, "application/json; charset=utf-8", body)
 			return
 		}
-		e.mu.Lock()
-		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
-		e.counts.Grants[grant]++
-		e.mu.Unlock()
+		tok = e.openSession(grant, newSession(id.name))
 	case "mfa":
 		mt, code := f.Get("mfa_token"), f.Get("mfa_code")
 		if mt == "" || code == "" {
 			reject(http.StatusBadRequest, "UnexpectedContent", "The mfa_token and mfa_code parameters are required for the 'mfa' grant type.")
 			return
 		}
-		e.mu.Lock()
-		st := e.mfa[mt]
 		var msg string
-		switch {
-		case st == nil || st.used || !time.Now().Before(st.expires):
-			msg = "The MFA token is invalid or has expired."
-		case st.user.mfaCode != code:
-			msg = "The verification code is invalid."
-		default:
-			st.used = true
-			tok = e.issueLocked(&session{user: st.user.name, userID: userID(st.user.name)})
-			e.counts.Grants[grant]++
-		}
-		e.mu.Unlock()
-		if msg != "" {
+		if tok, msg = e.finishMFA(mt, code, grant, false); msg != "" {
 			reject(http.StatusUnauthorized, "AccessDenied", msg)
 			return
 		}
@@ -199,8 +159,7 @@ func (e *Emulator) cloudGrant(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "UnexpectedContent", "The value '"+grant+"' is not valid for grant_type.")
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", cloudToken{
+	writeToken(w, cloudToken{
 		AccessToken: ptr(tok.access), TokenType: ptr("bearer"), RefreshToken: ptr(tok.refresh), ExpiresIn: tok.expiresIn,
 		Issued: ptr(netTime(tok.issuedAt)), Expires: ptr(netTime(tok.expiresAt)), Username: tok.s.user, RoleName: "PortalAdmin",
 	})

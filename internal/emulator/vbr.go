@@ -90,6 +90,31 @@ func (e *Emulator) xAPIVersionOK(r *http.Request) (bool, string) {
 	return true, ""
 }
 
+// logoutVersioned is logout for products that also check x-api-version
+// (vbr, vbaws, vbgcp).
+func (e *Emulator) logoutVersioned(w http.ResponseWriter, r *http.Request) bool {
+	if ok, msg := e.xAPIVersionOK(r); !ok {
+		e.writeError(w, http.StatusBadRequest, "BadRequest", msg)
+		return false
+	}
+	return e.logout(w, r)
+}
+
+// beginVersionedGrant is beginGrant plus the x-api-version check of vbr,
+// vbaws and vbgcp. It returns the call's reject (rejecter with a Bearer
+// challenge), or nil when the call was answered.
+func (e *Emulator) beginVersionedGrant(w http.ResponseWriter, r *http.Request) func(status int, code, msg string) {
+	if !e.beginGrant(w, r) {
+		return nil
+	}
+	reject := e.rejecter(w, r.PostForm.Get("grant_type"), true)
+	if ok, msg := e.xAPIVersionOK(r); !ok {
+		reject(http.StatusBadRequest, "UnexpectedContent", msg)
+		return nil
+	}
+	return reject
+}
+
 // protectedVersioned is protected() for products that also check x-api-version.
 func (e *Emulator) protectedVersioned(w http.ResponseWriter, r *http.Request) bool {
 	if ok, msg := e.xAPIVersionOK(r); !ok && r.Method == http.MethodGet {
@@ -100,23 +125,6 @@ func (e *Emulator) protectedVersioned(w http.ResponseWriter, r *http.Request) bo
 		return false
 	}
 	return e.protected(w, r)
-}
-
-func (e *Emulator) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
-	w.Header().Set("Allow", allow)
-	e.writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The requested resource does not support http method '"+r.Method+"'.")
-}
-
-// logoutBearer ends the session of the request's bearer; nil when it is not valid.
-func (e *Emulator) logoutBearer(r *http.Request) *accessToken {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	at := e.bearerLocked(r)
-	if at != nil {
-		e.endSessionLocked(at.s)
-		e.counts.Logouts++
-	}
-	return at
 }
 
 func (e *Emulator) serveVBR(w http.ResponseWriter, r *http.Request, p string) {
@@ -132,15 +140,9 @@ func (e *Emulator) serveVBR(w http.ResponseWriter, r *http.Request, p string) {
 			e.methodNotAllowed(w, r, "POST")
 			return
 		}
-		if ok, msg := e.xAPIVersionOK(r); !ok {
-			writeVBRError(w, http.StatusBadRequest, "UnexpectedContent", msg)
-			return
+		if e.logoutVersioned(w, r) {
+			writeJSON(w, http.StatusOK, "application/json; charset=utf-8", struct{}{})
 		}
-		if e.logoutBearer(r) == nil {
-			unauthorized(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", struct{}{})
 	case "/api/v1/servertime":
 		if !e.protectedVersioned(w, r) {
 			return
@@ -163,22 +165,12 @@ type oauthToken struct {
 }
 
 func (e *Emulator) vbrGrant(w http.ResponseWriter, r *http.Request) {
-	if !e.beginGrant(w, r) {
+	reject := e.beginVersionedGrant(w, r)
+	if reject == nil {
 		return
 	}
 	f := r.PostForm
 	grant := f.Get("grant_type")
-	reject := func(status int, code, msg string) {
-		e.failGrant(r, grant)
-		if status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-		}
-		writeVBRError(w, status, code, msg)
-	}
-	if ok, msg := e.xAPIVersionOK(r); !ok {
-		reject(http.StatusBadRequest, "UnexpectedContent", msg)
-		return
-	}
 	var tok issued
 	switch grant {
 	case "password":
@@ -191,10 +183,7 @@ func (e *Emulator) vbrGrant(w http.ResponseWriter, r *http.Request) {
 			reject(http.StatusUnauthorized, "AccessDenied", "Invalid username or password.")
 			return
 		}
-		e.mu.Lock()
-		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
-		e.counts.Grants[grant]++
-		e.mu.Unlock()
+		tok = e.openSession(grant, newSession(id.name))
 	case "refresh_token":
 		var ok bool
 		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
@@ -216,42 +205,8 @@ func (e *Emulator) vbrGrant(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "UnexpectedContent", "The value '"+grant+"' is not valid for grant_type.")
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", oauthToken{
+	writeToken(w, oauthToken{
 		AccessToken: tok.access, TokenType: "bearer", RefreshToken: tok.refresh, ExpiresIn: tok.expiresIn,
 		Issued: tok.issuedAt.Format("2006-01-02T15:04:05-07:00"), Expires: tok.expiresAt.Format("2006-01-02T15:04:05-07:00"),
 	})
-}
-
-// checkPassword looks a user up (case-insensitively) and checks the password.
-func (e *Emulator) checkPassword(user, pass string) (identity, bool) {
-	if user == "" || pass == "" {
-		return identity{}, false
-	}
-	e.mu.Lock()
-	id, ok := e.users[strings.ToLower(user)]
-	e.mu.Unlock()
-	return id, ok && id.secret == pass
-}
-
-// rotate runs a refresh grant: rt is consumed and a new pair issued in the
-// same session. On failure reject is called with 400 (missing) or 401.
-func (e *Emulator) rotate(rt, grant string, reject func(status int, msg string)) (issued, bool) {
-	if rt == "" {
-		reject(http.StatusBadRequest, "The refresh_token parameter is required for the refresh_token grant type.")
-		return issued{}, false
-	}
-	e.mu.Lock()
-	st, err := e.useRefreshLocked(rt, nil)
-	var tok issued
-	if err == nil {
-		tok = e.issueLocked(st.s)
-		e.counts.Grants[grant]++
-	}
-	e.mu.Unlock()
-	if err != nil {
-		reject(http.StatusUnauthorized, err.Error())
-		return issued{}, false
-	}
-	return tok, true
 }

@@ -40,11 +40,7 @@ type voneProblem struct {
 }
 
 func writeVONEError(w http.ResponseWriter, status int, _, msg string) {
-	title := http.StatusText(status)
-	if title == "" {
-		title = "Error"
-	}
-	p := voneProblem{Type: problemType(status), Title: title, Status: status, Detail: msg}
+	p := voneProblem{Type: problemType(status), Title: problemTitle(status), Status: status, Detail: msg}
 	if status >= 500 {
 		p.Exception = fakeNetStack("Veeam.MBP.Service.WebApi")
 	}
@@ -120,10 +116,8 @@ func (e *Emulator) voneGrant(w http.ResponseWriter, r *http.Request) {
 	if grant == "" {
 		grant = "password"
 	}
-	reject := func(msg string) {
-		e.failGrant(r, grant)
-		writeVONEError(w, http.StatusBadRequest, "", msg)
-	}
+	rejectAs := e.rejecter(w, grant, false)
+	reject := func(msg string) { rejectAs(http.StatusBadRequest, "", msg) }
 	var tok issued
 	switch grant {
 	case "password":
@@ -132,10 +126,7 @@ func (e *Emulator) voneGrant(w http.ResponseWriter, r *http.Request) {
 			reject("Invalid user name or password.")
 			return
 		}
-		e.mu.Lock()
-		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
-		e.counts.Grants[grant]++
-		e.mu.Unlock()
+		tok = e.openSession(grant, newSession(id.name))
 	case "refresh_token":
 		var ok bool
 		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(_ int, msg string) { reject(msg) }); !ok {
@@ -145,8 +136,7 @@ func (e *Emulator) voneGrant(w http.ResponseWriter, r *http.Request) {
 		reject("The value '" + grant + "' is not valid for grant_type.")
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", voneToken{
+	writeToken(w, voneToken{
 		AccessToken: tok.access, RefreshToken: tok.refresh, TokenType: "Bearer", ExpiresIn: tok.expiresIn - 1,
 		User: tok.s.user, UserRole: "Admin",
 	})

@@ -77,6 +77,12 @@ func (e *Emulator) RevokeAPIKey(key string) {
 	delete(e.apiKeys, key)
 }
 
+// apiKeyLocked reports whether key is a registered API key.
+func (e *Emulator) apiKeyLocked(key string) bool {
+	_, ok := e.apiKeys[key]
+	return ok
+}
+
 // LastProtectedHeader is a copy of the headers of the last protected call (vspc).
 func (e *Emulator) LastProtectedHeader() http.Header {
 	e.mu.Lock()
@@ -99,18 +105,8 @@ func (e *Emulator) serveVSPC(w http.ResponseWriter, r *http.Request, p string) {
 		}
 		e.mu.Lock()
 		e.lastProtected = r.Header.Clone()
-		ok := e.bearerLocked(r) != nil
-		if !ok {
-			_, ok = e.apiKeys[bearerOf(r)]
-		}
-		if ok {
-			e.counts.ProtectedOK++
-		} else {
-			e.counts.ProtectedDenied++
-		}
 		e.mu.Unlock()
-		if !ok {
-			unauthorized(w, e)
+		if !e.authorize(w, r, e.apiKeyLocked) {
 			return
 		}
 		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
@@ -143,24 +139,14 @@ func (e *Emulator) serveVSPC(w http.ResponseWriter, r *http.Request, p string) {
 	}
 }
 
-func bearerOf(r *http.Request) string {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(tok)
-}
-
 func (e *Emulator) vspcGrant(w http.ResponseWriter, r *http.Request) {
 	if !e.beginGrant(w, r) {
 		return
 	}
 	f := r.PostForm
 	grant := f.Get("grant_type")
-	reject := func(status int, msg string) {
-		e.failGrant(r, grant)
-		writeVSPCError(w, status, "", msg)
-	}
+	rejectAs := e.rejecter(w, grant, false)
+	reject := func(status int, msg string) { rejectAs(status, "", msg) }
 	var tok issued
 	switch grant {
 	case "password":
@@ -174,10 +160,7 @@ func (e *Emulator) vspcGrant(w http.ResponseWriter, r *http.Request) {
 			reject(http.StatusUnauthorized, "Invalid user name or password.")
 			return
 		}
-		e.mu.Lock()
-		tok = e.issueLocked(&session{user: id.name, userID: userID(id.name)})
-		e.counts.Grants[grant]++
-		e.mu.Unlock()
+		tok = e.openSession(grant, newSession(id.name))
 	case "refresh_token":
 		var ok bool
 		if tok, ok = e.rotate(f.Get("refresh_token"), grant, reject); !ok {
@@ -190,8 +173,7 @@ func (e *Emulator) vspcGrant(w http.ResponseWriter, r *http.Request) {
 		reject(http.StatusBadRequest, "The value '"+grant+"' is not valid for grant_type.")
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+	writeToken(w, map[string]any{
 		"access_token": tok.access, "token_type": "bearer", "refresh_token": tok.refresh, "expires_in": tok.expiresIn,
 	})
 }
