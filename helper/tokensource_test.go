@@ -3,8 +3,6 @@ package helper_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -27,18 +25,7 @@ const (
 func libraryHome(t *testing.T, opts emulator.Options, extra string) (*testenv.Env, *emulator.Emulator, *helper.Helper) {
 	t.Helper()
 	e := testenv.New(t)
-	opts.Product = "vb365"
-	em := e.Emulator(opts)
-	em.AddUser(tsUser, tsPassword)
-	e.Vars["VB365_LIBRARY_PASSWORD"] = tsPassword
-	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
-product = "vb365"
-url = %q
-username = '%s'
-password_env = "VB365_LIBRARY_PASSWORD"
-ca_file = %q
-%s
-`, em.URL(), tsUser, e.CAFile("vb365"), extra))
+	em := e.M365Profile(opts, tsUser, tsPassword, "VB365_LIBRARY_PASSWORD", extra)
 	for k, v := range e.Vars {
 		t.Setenv(k, v)
 	}
@@ -58,47 +45,17 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// recorder remembers the tokens a TokenSource handed out.
-type recorder struct {
-	src  oauth2.TokenSource
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-func (r *recorder) Token() (*oauth2.Token, error) {
-	t, err := r.src.Token()
-	if err == nil {
-		r.mu.Lock()
-		r.seen[t.AccessToken] = true
-		r.mu.Unlock()
-	}
-	return t, err
-}
-
 func TestTokenSourceOAuth2ClientRenewsAcrossExpiry(t *testing.T) {
 	const ttl = 3 * time.Second
 	_, em, h := libraryHome(t, emulator.Options{AccessTTL: ttl}, `refresh_before = "1s"`)
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, em.Client())
-	rec := &recorder{src: h.TokenSource(ctx, "m365"), seen: map[string]bool{}}
+	rec := testenv.NewRecordingSource(h.TokenSource(ctx, "m365"))
 	hc := oauth2.NewClient(ctx, rec)
-	end := time.Now().Add(2*ttl + time.Second)
-	calls := 0
-	for time.Now().Before(end) {
-		resp, err := hc.Get(em.URL() + em.ProtectedPath())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("protected resource: HTTP %d after %d calls", resp.StatusCode, calls)
-		}
-		calls++
-		time.Sleep(200 * time.Millisecond)
-	}
+	calls := testenv.CallFor(t, hc, em, 2*ttl+time.Second)
 	c := em.Counts()
-	if c.Grants["password"] != 1 || c.Grants["refresh_token"] < 2 || len(rec.seen) < 3 {
+	if c.Grants["password"] != 1 || c.Grants["refresh_token"] < 2 || rec.Distinct() < 3 {
 		t.Fatalf("%d calls over %s with %s tokens: %d password grants, %d refresh grants, %d distinct tokens",
-			calls, 2*ttl+time.Second, ttl, c.Grants["password"], c.Grants["refresh_token"], len(rec.seen))
+			calls, 2*ttl+time.Second, ttl, c.Grants["password"], c.Grants["refresh_token"], rec.Distinct())
 	}
 }
 

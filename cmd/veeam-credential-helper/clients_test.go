@@ -63,16 +63,6 @@ func runClient(t *testing.T, e *testenv.Env, stdin string, extra []string, name 
 	return r
 }
 
-// noSecrets fails when s holds a password or anything the emulator issued.
-func noSecrets(t *testing.T, what, s string, em *emulator.Emulator, secrets ...string) {
-	t.Helper()
-	for _, p := range append(em.TokenPrefixes(), secrets...) {
-		if strings.Contains(s, p) {
-			t.Errorf("%s holds a secret (%q…):\n%s", what, p, s)
-		}
-	}
-}
-
 // ---------------------------------------------------------------- kubectl
 
 // kubeAPI is a TLS "Kubernetes API server" that trusts only bearer tokens
@@ -204,7 +194,7 @@ func TestKubectlExecPlugin(t *testing.T) {
 			if a.Source != "cache" || accepted[0] != a.AccessToken {
 				t.Errorf("kube API saw a token other than the cached one (get source %s)", a.Source)
 			}
-			noSecrets(t, "kubectl stderr", r.Stderr, em, m365Password)
+			testenv.NoSecrets(t, "kubectl stderr", r.Stderr, em, m365Password)
 
 			// A second kubectl is a cache hit: no new grant.
 			r = runKubectl(t, e, kc, "get", "--raw", "/api")
@@ -245,7 +235,7 @@ func TestKubectlExecPluginFailure(t *testing.T) {
 	if !strings.Contains(r.Stderr, "exit code 3") {
 		t.Errorf("kubectl does not report our exit code 3:\n%s", r.Stderr)
 	}
-	noSecrets(t, "kubectl stderr", r.Stderr, em, wrong, m365Password)
+	testenv.NoSecrets(t, "kubectl stderr", r.Stderr, em, wrong, m365Password)
 	if accepted, _ := k.seen(); len(accepted) != 0 {
 		t.Error("the kube API accepted a request")
 	}
@@ -374,7 +364,7 @@ func TestGitCredentialHelper(t *testing.T) {
 	if v, ok := f["password_expiry_utc"]; ok && v != gitFields(d.Stdout)["password_expiry_utc"] {
 		t.Errorf("git passed password_expiry_utc %q", v)
 	}
-	noSecrets(t, "git stderr", r.Stderr, em, m365Password)
+	testenv.NoSecrets(t, "git stderr", r.Stderr, em, m365Password)
 
 	// approve runs `store`: a no-op; the next fill is a cache hit.
 	mustOK(t, runGitCredential(t, e, []string{ours}, r.Stdout+"\n", "approve"))
@@ -400,15 +390,8 @@ func TestGitCredentialHelper(t *testing.T) {
 	}
 
 	// The token works as a bearer token at the protected resource.
-	req, _ := http.NewRequest(http.MethodGet, em.URL()+em.ProtectedPath(), nil)
-	req.Header.Set("Authorization", "Bearer "+tok2)
-	resp, err := em.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("protected resource with the git token: %d", resp.StatusCode)
+	if code := testenv.Protected(t, em, tok2, ""); code != 200 {
+		t.Errorf("protected resource with the git token: %d", code)
 	}
 }
 
@@ -489,7 +472,7 @@ func TestGitHelperDirect(t *testing.T) {
 	if r.Exit != 3 || r.Stdout != "" || strings.Count(r.Stderr, "\n") != 1 {
 		t.Errorf("rejected: exit %d stdout %q stderr %q", r.Exit, r.Stdout, r.Stderr)
 	}
-	noSecrets(t, "stderr", r.Stderr, em, "wrong-pw-Qq7", m365Password)
+	testenv.NoSecrets(t, "stderr", r.Stderr, em, "wrong-pw-Qq7", m365Password)
 }
 
 func TestGitSeveralProfiles(t *testing.T) {

@@ -46,17 +46,7 @@ func decode(t *testing.T, r testenv.Result) answer {
 // vb365Env is a home with one vb365 profile whose password comes from the environment.
 func vb365Env(t *testing.T, extra string) (*testenv.Env, *emulator.Emulator) {
 	e := testenv.New(t)
-	em := e.Emulator(emulator.Options{Product: "vb365"})
-	em.AddUser(m365User, m365Password)
-	e.Vars["VB365_PASSWORD"] = m365Password
-	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
-product = "vb365"
-url = %q
-username = '%s'
-password_env = "VB365_PASSWORD"
-ca_file = %q
-refresh_before = "10s"
-%s`, em.URL(), m365User, e.CAFile("vb365"), extra))
+	em := e.M365Profile(emulator.Options{}, m365User, m365Password, "VB365_PASSWORD", "refresh_before = \"10s\"\n"+extra)
 	return e, em
 }
 

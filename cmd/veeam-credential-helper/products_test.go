@@ -51,26 +51,6 @@ refresh_before = "10s"
 	return e, em
 }
 
-// protectedCall calls the product's protected resource the way a tool would:
-// the bearer token plus the product's version header.
-func protectedCall(t *testing.T, em *emulator.Emulator, token, apiVersion string) int {
-	t.Helper()
-	req, err := http.NewRequest("GET", em.URL()+em.ProtectedPath(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if apiVersion != "" {
-		req.Header.Set("x-api-version", apiVersion)
-	}
-	resp, err := em.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func TestLaterProductsGrantCacheRefreshLogout(t *testing.T) {
 	for _, lp := range laterProducts {
 		t.Run(lp.product, func(t *testing.T) {
@@ -84,7 +64,7 @@ func TestLaterProductsGrantCacheRefreshLogout(t *testing.T) {
 			if got := em.LastHeader().Get("x-api-version"); got != lp.apiVersion {
 				t.Errorf("token call x-api-version %q, want %q", got, lp.apiVersion)
 			}
-			if st := protectedCall(t, em, a.AccessToken, lp.apiVersion); st != 200 {
+			if st := testenv.Protected(t, em, a.AccessToken, lp.apiVersion); st != 200 {
 				t.Fatalf("protected resource answered %d", st)
 			}
 
@@ -101,7 +81,7 @@ func TestLaterProductsGrantCacheRefreshLogout(t *testing.T) {
 				r := e.Run("", "get", "--force-refresh")
 				mustOK(t, r)
 				f := decode(t, r)
-				if f.Source != "refresh" || seen[f.AccessToken] || protectedCall(t, em, f.AccessToken, lp.apiVersion) != 200 {
+				if f.Source != "refresh" || seen[f.AccessToken] || testenv.Protected(t, em, f.AccessToken, lp.apiVersion) != 200 {
 					t.Fatalf("refresh %d: %+v", i, f)
 				}
 				seen[f.AccessToken] = true
@@ -183,7 +163,7 @@ func TestVBRAPIVersionFromProfile(t *testing.T) {
 	r := e.Run("", "get")
 	mustOK(t, r)
 	a := decode(t, r)
-	if protectedCall(t, em, a.AccessToken, "1.2-rev0") != 200 {
+	if testenv.Protected(t, em, a.AccessToken, "1.2-rev0") != 200 {
 		t.Error("token not accepted")
 	}
 	// A revision the server does not know is a configuration problem the
@@ -257,7 +237,7 @@ ca_file = %q
 		t.Errorf("an API key answer carries an expiry: %s", r.Stdout)
 	}
 	a := decode(t, r)
-	if a.AccessToken != "vspc-apikey-one-1111" || a.TokenType != "Bearer" || protectedCall(t, em, a.AccessToken, "") != 200 {
+	if a.AccessToken != "vspc-apikey-one-1111" || a.TokenType != "Bearer" || testenv.Protected(t, em, a.AccessToken, "") != 200 {
 		t.Fatalf("api key answer %+v", a)
 	}
 	// The key is never copied into the token cache.

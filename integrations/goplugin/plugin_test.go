@@ -32,19 +32,7 @@ const (
 func home(t testing.TB, opts emulator.Options, extra string) (*testenv.Env, *emulator.Emulator) {
 	t.Helper()
 	e := testenv.New(t)
-	opts.Product = "vb365"
-	em := e.Emulator(opts)
-	em.AddUser(m365User, m365Password)
-	e.Vars["VB365_PASSWORD"] = m365Password
-	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
-product = "vb365"
-url = %q
-username = '%s'
-password_env = "VB365_PASSWORD"
-ca_file = %q
-%s
-`, em.URL(), m365User, e.CAFile("vb365"), extra))
-	return e, em
+	return e, e.M365Profile(opts, m365User, m365Password, "VB365_PASSWORD", extra)
 }
 
 // syncBuffer collects the host-side log.
@@ -93,19 +81,6 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// useToken calls the emulator's protected resource with the token.
-func useToken(t testing.TB, em *emulator.Emulator, token string) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, em.URL()+em.ProtectedPath(), nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := em.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func TestPluginGetsTokenThenAnswersFromCache(t *testing.T) {
 	e, em := home(t, emulator.Options{}, "")
 	c, log := launch(t, e, "--debug", "plugin")
@@ -122,7 +97,7 @@ func TestPluginGetsTokenThenAnswersFromCache(t *testing.T) {
 	if !em.Valid(cred.AccessToken) {
 		t.Fatal("the emulator does not know the token")
 	}
-	if code := useToken(t, em, cred.AccessToken); code != http.StatusOK {
+	if code := testenv.Protected(t, em, cred.AccessToken, ""); code != http.StatusOK {
 		t.Fatalf("protected resource: %d", code)
 	}
 
@@ -154,7 +129,7 @@ func TestPluginGetsTokenThenAnswersFromCache(t *testing.T) {
 	if err != nil || ref.Source != "refresh" {
 		t.Fatalf("after Invalidate: %v %v", ref, err)
 	}
-	if code := useToken(t, em, ref.AccessToken); code != http.StatusOK {
+	if code := testenv.Protected(t, em, ref.AccessToken, ""); code != http.StatusOK {
 		t.Fatalf("protected resource with the refreshed token: %d", code)
 	}
 	if f, err := c.GetCredential(ctx, goplugin.Request{Profile: "m365", ForceRefresh: true}); err != nil || f.Source == "cache" {
@@ -186,11 +161,7 @@ func TestPluginGetsTokenThenAnswersFromCache(t *testing.T) {
 	if !strings.Contains(logs, "profile \"m365\": refresh grant") || !strings.Contains(logs, "source=refresh") {
 		t.Errorf("expected the plugin's debug lines in the host log:\n%s", logs)
 	}
-	for _, secret := range []string{cred.AccessToken, ref.AccessToken, m365Password, testenv.Passphrase} {
-		if strings.Contains(logs, secret) {
-			t.Fatalf("a secret is in the plugin's log:\n%s", logs)
-		}
-	}
+	testenv.NoSecrets(t, "the plugin's log", logs, nil, cred.AccessToken, ref.AccessToken, m365Password, testenv.Passphrase)
 }
 
 func TestPluginBadPasswordIsExit3(t *testing.T) {
@@ -384,7 +355,7 @@ func TestPluginKilledMidCallFailsFastAndNewClientWorks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("new client after the kill: %v", err)
 	}
-	if code := useToken(t, em, cred.AccessToken); code != http.StatusOK {
+	if code := testenv.Protected(t, em, cred.AccessToken, ""); code != http.StatusOK {
 		t.Fatalf("protected resource: %d", code)
 	}
 }
@@ -394,43 +365,15 @@ func TestPluginTokenSourceRenewsAcrossExpiry(t *testing.T) {
 	e, em := home(t, emulator.Options{AccessTTL: ttl}, `refresh_before = "1s"`)
 	c, _ := launch(t, e)
 	ctx := context.WithValue(ctxT(t), oauth2.HTTPClient, em.Client())
-	ts := &recordingSource{src: c.TokenSource(ctx, "m365"), seen: map[string]bool{}}
+	ts := testenv.NewRecordingSource(c.TokenSource(ctx, "m365"))
 	hc := oauth2.NewClient(ctx, ts)
-	end := time.Now().Add(2*ttl + time.Second)
-	for time.Now().Before(end) {
-		resp, err := hc.Get(em.URL() + em.ProtectedPath())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("protected resource: %d after %d tokens", resp.StatusCode, len(ts.seen))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	seen := ts.seen
+	testenv.CallFor(t, hc, em, 2*ttl+time.Second)
+	seen := ts.Distinct()
 	cnt := em.Counts()
-	if cnt.Grants["password"] != 1 || cnt.Grants["refresh_token"] < 2 || len(seen) < 3 {
+	if cnt.Grants["password"] != 1 || cnt.Grants["refresh_token"] < 2 || seen < 3 {
 		t.Fatalf("over %s with tokens living %s: %d password grants, %d refresh grants, %d distinct tokens",
-			2*ttl+time.Second, ttl, cnt.Grants["password"], cnt.Grants["refresh_token"], len(seen))
+			2*ttl+time.Second, ttl, cnt.Grants["password"], cnt.Grants["refresh_token"], seen)
 	}
-}
-
-// recordingSource remembers the tokens an oauth2 client was handed.
-type recordingSource struct {
-	src  oauth2.TokenSource
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-func (r *recordingSource) Token() (*oauth2.Token, error) {
-	t, err := r.src.Token()
-	if err == nil {
-		r.mu.Lock()
-		r.seen[t.AccessToken] = true
-		r.mu.Unlock()
-	}
-	return t, err
 }
 
 func TestExampleHostPrintsProfileNeverToken(t *testing.T) {
@@ -468,8 +411,8 @@ func TestExampleHostPrintsProfileNeverToken(t *testing.T) {
 		t.Fatalf("get --format token: %+v", tok)
 	}
 	for _, s := range []string{out1, err1, out2, err2} {
-		if strings.Contains(s, token) || strings.Contains(s, m365Password) {
-			t.Fatalf("example-host printed a secret:\n%s", s)
+		if !testenv.NoSecrets(t, "example-host output", s, nil, token, m365Password) {
+			t.FailNow()
 		}
 	}
 	// A failure is the helper's message and exit code.

@@ -1,0 +1,128 @@
+package testenv
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
+)
+
+// M365Profile starts the home's vb365 emulator (opts with Product set to
+// vb365), registers user with password, puts password in Vars[passwordEnv]
+// and writes a config with one profile "m365" for that user: password from
+// passwordEnv, the emulator's CA as ca_file, then the lines of extra.
+func (e *Env) M365Profile(opts emulator.Options, user, password, passwordEnv, extra string) *emulator.Emulator {
+	e.T.Helper()
+	opts.Product = emulator.ProductVB365
+	em := e.Emulator(opts)
+	em.AddUser(user, password)
+	e.Vars[passwordEnv] = password
+	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
+product = "vb365"
+url = %q
+username = '%s'
+password_env = %q
+ca_file = %q
+%s
+`, em.URL(), user, passwordEnv, e.CAFile(emulator.ProductVB365), extra))
+	return em
+}
+
+// Protected calls em's protected resource the way a tool would: GET with
+// "Authorization: Bearer token" and, when apiVersion is not empty, the
+// x-api-version header. It returns the HTTP status.
+func Protected(t testing.TB, em *emulator.Emulator, token, apiVersion string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, em.URL()+em.ProtectedPath(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if apiVersion != "" {
+		req.Header.Set("x-api-version", apiVersion)
+	}
+	resp, err := em.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// CallFor calls em's protected resource through hc (e.g. an oauth2 client)
+// every 200 ms for d, failing the test at the first error or non-200 answer.
+// It returns the number of calls.
+func CallFor(t testing.TB, hc *http.Client, em *emulator.Emulator, d time.Duration) int {
+	t.Helper()
+	end := time.Now().Add(d)
+	calls := 0
+	for time.Now().Before(end) {
+		resp, err := hc.Get(em.URL() + em.ProtectedPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("protected resource: HTTP %d after %d calls", resp.StatusCode, calls)
+		}
+		calls++
+		time.Sleep(200 * time.Millisecond)
+	}
+	return calls
+}
+
+// NoSecrets reports an error (t.Errorf) for every secret, and, when em is
+// not nil, every prefix of a token em issues (TokenPrefixes), that s holds;
+// what names s in the message, which shows only a secret's first 12 bytes.
+// Empty secrets are ignored. It reports whether s was clean.
+func NoSecrets(t testing.TB, what, s string, em *emulator.Emulator, secrets ...string) bool {
+	t.Helper()
+	if em != nil {
+		secrets = append(em.TokenPrefixes(), secrets...)
+	}
+	clean := true
+	for _, p := range secrets {
+		if p != "" && strings.Contains(s, p) {
+			t.Errorf("%s holds a secret (%q…):\n%s", what, p[:min(len(p), 12)], s)
+			clean = false
+		}
+	}
+	return clean
+}
+
+// RecordingSource is an oauth2.TokenSource that remembers every access token
+// its source handed out. Safe for concurrent use.
+type RecordingSource struct {
+	src  oauth2.TokenSource
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// NewRecordingSource records the tokens of src.
+func NewRecordingSource(src oauth2.TokenSource) *RecordingSource {
+	return &RecordingSource{src: src, seen: map[string]bool{}}
+}
+
+// Token is src's token, remembered when there is one.
+func (r *RecordingSource) Token() (*oauth2.Token, error) {
+	t, err := r.src.Token()
+	if err == nil {
+		r.mu.Lock()
+		r.seen[t.AccessToken] = true
+		r.mu.Unlock()
+	}
+	return t, err
+}
+
+// Distinct is how many different access tokens were handed out so far.
+func (r *RecordingSource) Distinct() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen)
+}
