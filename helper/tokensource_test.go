@@ -26,14 +26,7 @@ func libraryHome(t *testing.T, opts emulator.Options, extra string) (*testenv.En
 	t.Helper()
 	e := testenv.New(t)
 	em := e.M365Profile(opts, tsUser, tsPassword, "VB365_LIBRARY_PASSWORD", extra)
-	for k, v := range e.Vars {
-		t.Setenv(k, v)
-	}
-	cfg, err := helper.LoadConfig(e.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := helper.New(cfg)
+	h := e.Helper()
 	h.Stderr = &testWriter{t: t}
 	return e, em, h
 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 )
 
@@ -32,6 +33,20 @@ ca_file = %q
 %s
 `, em.URL(), user, passwordEnv, e.CAFile(emulator.ProductVB365), extra))
 	return em
+}
+
+// Helper is what a Go program in the home would build: Vars exported into
+// the test's environment (t.Setenv) and a Helper on the home's config.
+func (e *Env) Helper() *helper.Helper {
+	e.T.Helper()
+	for k, v := range e.Vars {
+		e.T.Setenv(k, v)
+	}
+	cfg, err := helper.LoadConfig(e.ConfigPath)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return helper.New(cfg)
 }
 
 // Protected calls em's protected resource the way a tool would: GET with

@@ -55,19 +55,8 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	e := testenv.New(t)
-	em := e.Emulator(emulator.Options{Product: "vb365"})
-	em.AddUser("svc", "pw-server-test")
-	e.Vars["SERVER_TEST_PASSWORD"] = "pw-server-test"
-	e.WriteConfig(fmt.Sprintf("[profiles.m365]\nproduct = \"vb365\"\nurl = %q\nusername = \"svc\"\npassword_env = \"SERVER_TEST_PASSWORD\"\nca_file = %q\n",
-		em.URL(), e.CAFile("vb365")))
-	for k, v := range e.Vars {
-		t.Setenv(k, v)
-	}
-	cfg, err := helper.LoadConfig(e.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := helper.New(cfg)
+	em := e.M365Profile(emulator.Options{}, "svc", "pw-server-test", "SERVER_TEST_PASSWORD", "")
+	h := e.Helper()
 	st, _, err := h.OpenCache()
 	if err != nil {
 		t.Fatal(err)
