@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,7 +54,7 @@ func runGet(c *cmdContext) error {
 		return helper.UsageError("get takes no arguments (secrets are never accepted in argv; send them as JSON on stdin)")
 	}
 	format := getOpts.format
-	if !validFormat(format) {
+	if !slices.Contains(protocol.Formats(), format) {
 		return helper.UsageError("unknown format %q (known: %s)", format, strings.Join(protocol.Formats(), ", "))
 	}
 	err := func() error {
@@ -92,15 +93,6 @@ func runGet(c *cmdContext) error {
 
 // maxMinValidSeconds (ten years) is more than any token lives.
 const maxMinValidSeconds = 10 * 365 * 24 * 3600
-
-func validFormat(f string) bool {
-	for _, k := range protocol.Formats() {
-		if k == f {
-			return true
-		}
-	}
-	return false
-}
 
 var loginOpts struct{ passwordStdin bool }
 
@@ -141,7 +133,7 @@ func runLogin(c *cmdContext) error {
 	}
 	until := "no expiry (static key)"
 	if !r.Entry.ExpiresAt.IsZero() {
-		until = "valid until " + r.Entry.ExpiresAt.UTC().Format(time.RFC3339)
+		until = "valid until " + protocol.FormatTime(r.Entry.ExpiresAt)
 	}
 	fmt.Fprintf(c.io.err, "veeam-credential-helper: logged in to %s as profile %q; secret stored in the %s keyring; token %s\n",
 		r.Profile.URL, r.Profile.Name, storeBackend(h), until)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
@@ -23,7 +24,7 @@ func runGit(c *cmdContext) error {
 	}
 	in := io.Reader(c.io.in)
 	if c.io.in == nil {
-		in = eofReader{}
+		in = strings.NewReader("")
 	}
 	switch c.args[0] {
 	case "get", "erase":
@@ -69,7 +70,3 @@ func runGit(c *cmdContext) error {
 	}
 	return protocol.WriteGit(c.io.out, a)
 }
-
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
