@@ -197,18 +197,12 @@ type Emulator struct {
 
 // New starts an emulator listening on 127.0.0.1 (loopback only).
 func New(opts Options) (*Emulator, error) {
-	switch opts.Product {
-	case ProductVB365, ProductVBAzure:
-	default:
-		if _, ok := moreProducts[opts.Product]; !ok {
-			return nil, fmt.Errorf("emulator: unknown product %q (want one of %s)", opts.Product, strings.Join(Products(), ", "))
-		}
+	sp, ok := products[opts.Product]
+	if !ok {
+		return nil, fmt.Errorf("emulator: unknown product %q (want one of %s)", opts.Product, strings.Join(Products(), ", "))
 	}
 	if opts.AccessTTL <= 0 {
-		opts.AccessTTL = time.Hour
-		if sp, ok := moreProducts[opts.Product]; ok && sp.accessTTL > 0 {
-			opts.AccessTTL = sp.accessTTL
-		}
+		opts.AccessTTL = sp.accessTTL
 	}
 	if opts.RefreshTTL <= 0 {
 		opts.RefreshTTL = 14 * 24 * time.Hour
@@ -251,24 +245,12 @@ func (e *Emulator) URL() string { return e.srv.URL }
 
 // TokenPath is the product's token endpoint path.
 func (e *Emulator) TokenPath() string {
-	if sp, ok := moreProducts[e.opts.Product]; ok {
-		return sp.tokenPath
-	}
-	if e.opts.Product == ProductVB365 {
-		return "/v8/token"
-	}
-	return "/api/oauth2/token"
+	return products[e.opts.Product].tokenPath
 }
 
 // ProtectedPath is the path of the product's protected resource.
 func (e *Emulator) ProtectedPath() string {
-	if sp, ok := moreProducts[e.opts.Product]; ok {
-		return sp.protectedPath
-	}
-	if e.opts.Product == ProductVB365 {
-		return "/v8/Organizations"
-	}
-	return "/api/v1/system/about"
+	return products[e.opts.Product].protectedPath
 }
 
 // TokenPrefixes are the prefixes of every secret the emulator hands out
@@ -313,7 +295,7 @@ func (e *Emulator) AddMFAUser(username, password, mfaCode string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	id := identity{name: username, secret: password}
-	if e.opts.Product == ProductVBAzure || moreProducts[e.opts.Product].mfa {
+	if products[e.opts.Product].mfa {
 		id.mfaCode = mfaCode
 	}
 	e.users[strings.ToLower(username)] = id
@@ -464,16 +446,10 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// ServeHTTP routes by product; paths are case-insensitive as on ASP.NET.
+// ServeHTTP routes to the product's handler; paths are case-insensitive as on ASP.NET.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
-	if sp, ok := moreProducts[e.opts.Product]; ok {
-		sp.serve(e, w, r, p)
-	} else if e.opts.Product == ProductVB365 {
-		e.serveVB365(w, r, p)
-	} else {
-		e.serveVBAzure(w, r, p)
-	}
+	products[e.opts.Product].serve(e, w, r, p)
 }
 
 // ---- shared machinery ----
@@ -907,13 +883,7 @@ func (e *Emulator) serveGarbage(w http.ResponseWriter, kind string) {
 
 // writeError answers in the product's error shape.
 func (e *Emulator) writeError(w http.ResponseWriter, status int, code, msg string) {
-	if sp, ok := moreProducts[e.opts.Product]; ok {
-		sp.writeError(w, status, code, msg)
-	} else if e.opts.Product == ProductVB365 {
-		writeVB365Error(w, status, code, msg)
-	} else {
-		writeProblem(w, status, msg, nil)
-	}
+	products[e.opts.Product].writeError(w, status, code, msg)
 }
 
 var errNoCookie = errors.New("no antiforgery cookie")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 const (
@@ -13,6 +14,13 @@ const (
 	vb365GrantJWT      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 	vb365GrantOperator = "operator"
 )
+
+func init() {
+	products[ProductVB365] = productSpec{
+		tokenPath: "/v8/token", protectedPath: "/v8/Organizations", accessTTL: time.Hour,
+		serve: (*Emulator).serveVB365, writeError: writeVB365Error,
+	}
+}
 
 type vb365Error struct {
 	Message    string `json:"message"`

@@ -5,7 +5,15 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"time"
 )
+
+func init() {
+	products[ProductVBAzure] = productSpec{
+		tokenPath: "/api/oauth2/token", protectedPath: "/api/v1/system/about", accessTTL: time.Hour, mfa: true,
+		serve: (*Emulator).serveVBAzure, writeError: func(w http.ResponseWriter, status int, _, msg string) { writeProblem(w, status, msg, nil) },
+	}
+}
 
 type problem struct {
 	Type    string         `json:"type"`

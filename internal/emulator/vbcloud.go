@@ -28,11 +28,11 @@ const (
 )
 
 func init() {
-	moreProducts[ProductVBAWS] = productSpec{
+	products[ProductVBAWS] = productSpec{
 		tokenPath: "/api/v1/token", protectedPath: "/api/v1/system/version", accessTTL: time.Hour, mfa: true,
 		serve: (*Emulator).serveVBCloud, writeError: writeCloudError("Veeam.Backup.AWS.REST"),
 	}
-	moreProducts[ProductVBGCP] = productSpec{
+	products[ProductVBGCP] = productSpec{
 		tokenPath: "/api/v1/token", protectedPath: "/api/v1/system/version", accessTTL: 15 * time.Minute, mfa: true,
 		serve: (*Emulator).serveVBCloud, writeError: writeCloudError("Veeam.Backup.GCP.REST"),
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// productSpec describes a product served besides vb365 and vbazure (vbr,
-// vbaws, vbgcp, vone, vspc); each registers itself from its own file.
+// productSpec describes a served product; each registers itself in
+// products from its own file.
 type productSpec struct {
 	tokenPath, protectedPath string
 	accessTTL                time.Duration // default access-token lifetime
@@ -18,12 +18,12 @@ type productSpec struct {
 	writeError               func(w http.ResponseWriter, status int, code, msg string)
 }
 
-var moreProducts = map[string]productSpec{}
+var products = map[string]productSpec{}
 
 // Products lists every product the emulator serves, sorted.
 func Products() []string {
-	names := []string{ProductVB365, ProductVBAzure}
-	for n := range moreProducts {
+	names := make([]string, 0, len(products))
+	for n := range products {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -50,7 +50,7 @@ func Products() []string {
 const ProductVBR = "vbr"
 
 func init() {
-	moreProducts[ProductVBR] = productSpec{
+	products[ProductVBR] = productSpec{
 		tokenPath: "/api/oauth2/token", protectedPath: "/api/v1/serverTime", accessTTL: 15 * time.Minute,
 		serve: (*Emulator).serveVBR, writeError: writeVBRError,
 	}

@@ -24,7 +24,7 @@ import (
 const ProductVONE = "vone"
 
 func init() {
-	moreProducts[ProductVONE] = productSpec{
+	products[ProductVONE] = productSpec{
 		tokenPath: "/api/token", protectedPath: "/api/v2.2/about", accessTTL: 15 * time.Minute,
 		serve: (*Emulator).serveVONE, writeError: writeVONEError,
 	}

@@ -27,7 +27,7 @@ import (
 const ProductVSPC = "vspc"
 
 func init() {
-	moreProducts[ProductVSPC] = productSpec{
+	products[ProductVSPC] = productSpec{
 		tokenPath: "/api/v3/token", protectedPath: "/api/v3/about", accessTTL: time.Hour,
 		serve: (*Emulator).serveVSPC, writeError: writeVSPCError,
 	}
