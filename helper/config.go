@@ -290,6 +290,15 @@ func (p *Profile) AntiforgeryDisabled() bool {
 	return p.DisableAntiforgeryToken == nil || *p.DisableAntiforgeryToken
 }
 
+// Identity is the name the server knows the profile by: the username, or
+// the client_id of a jwt-bearer or operator profile.
+func (p *Profile) Identity() string {
+	if p.Username != "" {
+		return p.Username
+	}
+	return p.ClientID
+}
+
 // ProfileNames lists the profiles, sorted.
 func (c *Config) ProfileNames() []string {
 	names := make([]string, 0, len(c.Profiles))

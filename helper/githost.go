@@ -31,7 +31,7 @@ func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, 
 	var matches []*Profile
 	for _, name := range c.ProfileNames() {
 		p := c.Profiles[name]
-		if username != "" && username != p.GitUsername() {
+		if username != "" && username != p.Identity() {
 			continue
 		}
 		hit, err := p.matchesGit(protocol, want)
@@ -61,15 +61,6 @@ func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, 
 	}
 	return nil, UsageError("git host %s://%s matches profiles %s: choose one with -p (credential.helper = \"... -p NAME git\") or default_profile",
 		protocol, want.String(), strings.Join(names, ", "))
-}
-
-// GitUsername is the user name git gets for the profile: the username, or
-// the client_id of an assertion grant.
-func (p *Profile) GitUsername() string {
-	if p.Username != "" {
-		return p.Username
-	}
-	return p.ClientID
 }
 
 type hostPort struct{ host, port string }

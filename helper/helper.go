@@ -408,10 +408,7 @@ func (h *Helper) Statuses() ([]Status, error) {
 	var out []Status
 	for _, name := range h.Config.ProfileNames() {
 		p := h.Config.Profiles[name]
-		s := Status{Profile: name, Product: p.Product, URL: p.URL, Username: p.Username, Grant: p.Grant, Backend: st.Backend(), Static: p.Static()}
-		if p.Username == "" {
-			s.Username = p.ClientID
-		}
+		s := Status{Profile: name, Product: p.Product, URL: p.URL, Username: p.Identity(), Grant: p.Grant, Backend: st.Backend(), Static: p.Static()}
 		e, found, err := h.load(st, p.CacheKey())
 		if err != nil {
 			s.Error = err.Error()

@@ -41,7 +41,7 @@ func credential(r *helper.Result) protocol.Credential {
 		Profile:     r.Profile.Name,
 		Product:     r.Profile.Product,
 		URL:         r.Profile.URL,
-		Username:    r.Profile.Username,
+		Username:    r.Profile.Identity(),
 		TokenType:   "Bearer",
 		AccessToken: r.Entry.AccessToken,
 		ExpiresAt:   r.Entry.ExpiresAt,

@@ -61,7 +61,7 @@ func runGit(c *cmdContext) error {
 		return err
 	}
 	a := protocol.GitAnswer{
-		Username:       p.GitUsername(),
+		Username:       p.Identity(),
 		Password:       r.Entry.AccessToken,
 		PasswordExpiry: r.Entry.ExpiresAt,
 	}

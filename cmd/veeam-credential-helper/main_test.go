@@ -190,10 +190,11 @@ client_id = "user-7.tenant-9"
 assertion_file = %[3]q
 ca_file = %[2]q
 `, em.URL(), e.CAFile("vb365"), af))
-	for _, p := range []string{"app", "op"} {
+	for p, id := range map[string]string{"app": "app-1", "op": "user-7.tenant-9"} {
 		r := e.Run("", "-p", p, "get")
 		mustOK(t, r)
-		if a := decode(t, r); a.Source != "grant" || !em.Valid(a.AccessToken) {
+		// The answer names the identity: the client_id when there is no username.
+		if a := decode(t, r); a.Source != "grant" || !em.Valid(a.AccessToken) || a.Username != id {
 			t.Errorf("%s: %+v", p, a)
 		}
 	}

@@ -189,15 +189,11 @@ func (s *Server) forget(name string) {
 
 func credential(res *helper.Result) *goplugin.Credential {
 	p := res.Profile
-	user := p.Username
-	if user == "" {
-		user = p.ClientID
-	}
 	return &goplugin.Credential{
 		Profile:     p.Name,
 		Product:     p.Product,
 		URL:         p.URL,
-		Username:    user,
+		Username:    p.Identity(),
 		TokenType:   "Bearer",
 		AccessToken: res.Entry.AccessToken,
 		ExpiresAt:   res.Entry.ExpiresAt,
@@ -235,11 +231,7 @@ func (s *Server) ListProfiles(context.Context) ([]goplugin.Profile, error) {
 	var out []goplugin.Profile
 	for _, name := range cfg.ProfileNames() {
 		p := cfg.Profiles[name]
-		user := p.Username
-		if user == "" {
-			user = p.ClientID
-		}
-		out = append(out, goplugin.Profile{Name: name, Product: p.Product, URL: p.URL, Username: user, Default: name == def})
+		out = append(out, goplugin.Profile{Name: name, Product: p.Product, URL: p.URL, Username: p.Identity(), Default: name == def})
 	}
 	return out, nil
 }
