@@ -1,7 +1,13 @@
 // Package cache is the token store of veeam-credential-helper: the entry
-// codec, the identity key, an encrypted store over github.com/99designs/keyring
-// backends (or its own reimplementation of keyring's file format), and a
-// cross-process lock per key.
+// codec, the identity key, the file backend (99designs/keyring's file format,
+// reimplemented), the keyctl backend (keyring's layout in the Linux kernel
+// keyring, reimplemented), and a cross-process lock per key.
+//
+// It is light on purpose: it links neither 99designs/keyring nor jose2go's
+// JWT package, so that a small binary can answer cache hits. The OS keychain
+// backends (secret-service, kwallet, pass, keychain, wincred) and the "auto"
+// choice that may pick one are in package cache/keychain; Open here returns
+// ErrNeedsKeychain for them.
 //
 // The engine talks to two small interfaces, Store and Locker, so that a
 // shared backend (a distributed store with lease-based locks) can replace the
@@ -19,17 +25,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
-
-	"github.com/veeam-tools/veeam-credential-helper/cache/internal/dbusguard"
 )
-
-func init() {
-	// keyring's init (a dependency of this package) has run by now: put
-	// DBUS_SESSION_BUS_ADDRESS back as the process got it.
-	dbusguard.Restore()
-}
 
 // Entry is what one identity's cache holds.
 type Entry struct {
@@ -125,6 +124,12 @@ func Key(product, url, username, grant, clientID, apiVersion string) string {
 // ErrNotFound is a miss: no item under the key, or one that is not a
 // well-formed item (the next Set overwrites it).
 var ErrNotFound = errors.New("not in cache")
+
+// ErrNeedsKeychain is what Open returns for a backend that only package
+// cache/keychain opens: an OS keychain, or "auto" where one is a candidate
+// (see KeychainCandidates). It is not an UnavailableError: the store may well
+// be available, just not through this package.
+var ErrNeedsKeychain = errors.New("cache backend needs the OS keychain support (package cache/keychain)")
 
 // ErrUnavailable matches every *UnavailableError with errors.Is.
 var ErrUnavailable = errors.New("token cache unavailable")
@@ -250,10 +255,10 @@ func tokensDir(dir string) string { return filepath.Join(dir, "tokens") }
 // locksDir is where NewFileLocker keeps its lock files.
 func locksDir(dir string) string { return filepath.Join(dir, "locks") }
 
-// checkKey accepts what Key returns and names derived from it ("<key>.password"):
+// CheckKey accepts what Key returns and names derived from it ("<key>.password"):
 // 1 to 200 characters of [A-Za-z0-9._-], starting with a letter or digit.
 // Keys become file names, so nothing else gets through.
-func checkKey(key string) error {
+func CheckKey(key string) error {
 	if key == "" || len(key) > 200 {
 		return fmt.Errorf("invalid cache key (length %d)", len(key))
 	}
@@ -272,6 +277,11 @@ func checkKey(key string) error {
 // Open returns the configured store. It is cheap: it checks (or creates)
 // the cache directory for the file backend and resolves nothing secret;
 // the passphrase is fetched and keys derived only by Get/Set/Unlock.
+//
+// It opens "file" and "keyctl", and "auto" where KeychainCandidates is empty
+// (as the file backend). For the keychain backends, and for "auto" where a
+// keychain is a candidate, it returns an error matching ErrNeedsKeychain:
+// keychain.Open handles every backend.
 func Open(cfg Config) (Store, error) {
 	if cfg.PassphraseEnv == "" {
 		cfg.PassphraseEnv = DefaultPassphraseEnv
@@ -285,14 +295,36 @@ func Open(cfg Config) (Store, error) {
 	backend := strings.ToLower(strings.TrimSpace(cfg.Backend))
 	switch backend {
 	case "", BackendAuto:
-		return openAuto(cfg)
+		if len(KeychainCandidates()) > 0 {
+			return nil, fmt.Errorf("cache backend auto may pick %s: %w", strings.Join(KeychainCandidates(), " or "), ErrNeedsKeychain)
+		}
+		return openFile(cfg)
 	case BackendFile:
 		return openFile(cfg)
 	case BackendKeyctl:
 		return openKeyctl(cfg)
 	case BackendSecretService, BackendKWallet, BackendPass, BackendKeychain, BackendWinCred:
-		return openKeyring(cfg, backend)
+		return nil, fmt.Errorf("cache backend %s: %w", backend, ErrNeedsKeychain)
 	default:
 		return nil, fmt.Errorf("cache backend %q is not one of auto, file, keyctl, secret-service, kwallet, pass, keychain, wincred", cfg.Backend)
 	}
+}
+
+// KeychainCandidates lists the keychain backends "auto" tries, in order,
+// before it falls back to the file backend: keychain on macOS, wincred on
+// Windows, and on Linux secret-service and kwallet only when the process
+// has a D-Bus session address (DBUS_SESSION_BUS_ADDRESS set and not
+// "autolaunch:"), so that a headless run never touches D-Bus.
+func KeychainCandidates() []string {
+	switch runtime.GOOS {
+	case "darwin":
+		return []string{BackendKeychain}
+	case "windows":
+		return []string{BackendWinCred}
+	case "linux":
+		if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+			return []string{BackendSecretService, BackendKWallet}
+		}
+	}
+	return nil
 }

@@ -89,7 +89,7 @@ func TestKey(t *testing.T) {
 	if k(base) != got {
 		t.Error("Key is not stable")
 	}
-	if err := checkKey(got); err != nil {
+	if err := CheckKey(got); err != nil {
 		t.Errorf("Key output rejected by checkKey: %v", err)
 	}
 	seen := map[string]int{got: -1}
@@ -137,13 +137,13 @@ func TestUnavailableError(t *testing.T) {
 
 func TestCheckKey(t *testing.T) {
 	for _, k := range []string{"", ".x", "../x", "a/b", `a\b`, "a b", "a:b", strings.Repeat("a", 201), "-x"} {
-		if checkKey(k) == nil {
-			t.Errorf("checkKey(%q) accepted", k)
+		if CheckKey(k) == nil {
+			t.Errorf("CheckKey(%q) accepted", k)
 		}
 	}
 	for _, k := range []string{"a", Key("", "", "", "", "", "") + ".password", "A-b_c.d"} {
-		if err := checkKey(k); err != nil {
-			t.Errorf("checkKey(%q) = %v", k, err)
+		if err := CheckKey(k); err != nil {
+			t.Errorf("CheckKey(%q) = %v", k, err)
 		}
 	}
 }

@@ -45,7 +45,7 @@ func (s *fileStore) Unlock() error {
 func (s *fileStore) path(key string) string { return filepath.Join(s.dir, key) }
 
 func (s *fileStore) Get(key string) ([]byte, error) {
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(s.path(key))
@@ -78,7 +78,7 @@ func (s *fileStore) Get(key string) ([]byte, error) {
 }
 
 func (s *fileStore) Set(key string, data []byte) error {
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return err
 	}
 	pass, err := s.pass.get()
@@ -128,7 +128,7 @@ func writeFileAtomic(dir, name string, b []byte) error {
 }
 
 func (s *fileStore) Remove(key string) error {
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return err
 	}
 	err := os.Remove(s.path(key))

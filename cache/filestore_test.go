@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/99designs/keyring"
 )
 
 const testPassEnv = "VCH_TEST_CACHE_PASSPHRASE"
@@ -331,33 +329,6 @@ func TestFilePassphraseCommand(t *testing.T) {
 	}
 }
 
-// Items stay compatible with 99designs/keyring's own file backend, both ways.
-func TestFileKeyringCompat(t *testing.T) {
-	dir := t.TempDir()
-	st := openTestFile(t, dir, "shared")
-	kr, err := keyring.Open(keyring.Config{
-		AllowedBackends:  []keyring.BackendType{keyring.FileBackend},
-		FileDir:          filepath.Join(dir, "tokens"),
-		FilePasswordFunc: keyring.FixedStringPrompt("shared"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kr.Set(keyring.Item{Key: "from-keyring", Data: []byte("k-data")}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := st.Get("from-keyring"); err != nil || string(got) != "k-data" {
-		t.Errorf("our Get of a keyring item: %q, %v", got, err)
-	}
-	if err := st.Set("from-us", []byte("our-data")); err != nil {
-		t.Fatal(err)
-	}
-	it, err := kr.Get("from-us")
-	if err != nil || string(it.Data) != "our-data" {
-		t.Errorf("keyring Get of our item: %q, %v", it.Data, err)
-	}
-}
-
 func BenchmarkFileGet(b *testing.B) {
 	dir := b.TempDir()
 	st := openTestFile(b, dir, "bench-passphrase")
@@ -395,26 +366,6 @@ func BenchmarkFileSet(b *testing.B) {
 	st := openTestFile(b, b.TempDir(), "bench-passphrase")
 	for b.Loop() {
 		if err := st.Set("k", []byte("value")); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkKeyringFileGet(b *testing.B) {
-	dir := b.TempDir()
-	kr, err := keyring.Open(keyring.Config{
-		AllowedBackends:  []keyring.BackendType{keyring.FileBackend},
-		FileDir:          dir,
-		FilePasswordFunc: keyring.FixedStringPrompt("bench-passphrase"),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := kr.Set(keyring.Item{Key: "k", Data: []byte("v")}); err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, err := kr.Get("k"); err != nil {
 			b.Fatal(err)
 		}
 	}

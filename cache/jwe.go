@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/pbkdf2"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -14,18 +15,27 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/keyring"
-	jose "github.com/dvsekhvalnov/jose2go"
 	josea "github.com/dvsekhvalnov/jose2go/aes"
 )
 
 // The file backend's item format is 99designs/keyring's: one file per key,
-// holding the compact JWE (PBES2-HS256+A128KW, A256GCM) of the JSON of a
-// keyring.Item. Items are written with the same jose2go call keyring uses;
-// they are read by the strict decoder below, which tells a malformed item
-// (a miss) from a well-formed one the passphrase does not open (unavailable),
-// and bounds the PBKDF2 iteration count a planted file could ask for
-// (jose2go v1.5.0 does not).
+// holding the compact JWE (RFC 7516; PBES2-HS256+A128KW, A256GCM) of the
+// JSON of a keyring.Item. sealItem writes what keyring's jose2go call writes
+// (the same header fields, 8192 PBKDF2 rounds); items are read by the strict
+// decoder below, which tells a malformed item (a miss) from a well-formed one
+// the passphrase does not open (unavailable), and bounds the PBKDF2 iteration
+// count a planted file could ask for (jose2go v1.5.0 does not).
+
+// JWE algorithm names (RFC 7518).
+const (
+	algPBES2HS256 = "PBES2-HS256+A128KW"
+	algPBES2HS384 = "PBES2-HS384+A192KW"
+	algPBES2HS512 = "PBES2-HS512+A256KW"
+	encA128GCM    = "A128GCM"
+	encA192GCM    = "A192GCM"
+	encA256GCM    = "A256GCM"
+	sealP2C       = 8192 // what keyring (jose2go) writes
+)
 
 const (
 	maxItemSize = 1 << 20 // an item file bigger than this is not ours
@@ -46,18 +56,63 @@ type jweHeader struct {
 	Zip string `json:"zip"`
 }
 
-// sealItem encrypts data for key exactly as keyring's file backend does.
+// fileItem has the JSON shape of keyring.Item (v1.2.2), field for field.
+type fileItem struct {
+	Key                         string
+	Data                        []byte
+	Label                       string
+	Description                 string
+	KeychainNotTrustApplication bool
+	KeychainNotSynchronizable   bool
+}
+
+// sealHeader is the protected header keyring writes (jose2go marshals a map,
+// so the keys are sorted).
+type sealHeader struct {
+	Alg     string `json:"alg"`
+	Created string `json:"created"`
+	Enc     string `json:"enc"`
+	P2C     int    `json:"p2c"`
+	P2S     string `json:"p2s"`
+}
+
+// sealItem encrypts data for key as keyring's file backend does:
+// PBKDF2-HMAC-SHA256 over alg || 0x00 || a random salt gives the key that
+// AES-wraps a random content key, which seals the item with AES-256-GCM,
+// the base64url protected header as additional data. Two differences that
+// no reader sees: the salt has 16 bytes (jose2go draws 12), and "created"
+// is the wall clock without Go's monotonic reading ("m=+...").
 func sealItem(key string, data []byte, passphrase string) ([]byte, error) {
-	b, err := json.Marshal(keyring.Item{Key: key, Data: data})
+	plain, err := json.Marshal(fileItem{Key: key, Data: data})
 	if err != nil {
 		return nil, errors.New("cannot encode the cache item")
 	}
-	tok, err := jose.Encrypt(string(b), jose.PBES2_HS256_A128KW, jose.A256GCM, passphrase,
-		jose.Headers(map[string]any{"created": time.Now().String()}))
+	var salt [16]byte
+	cek := make([]byte, 32)
+	rand.Read(salt[:])
+	rand.Read(cek)
+	b64 := base64.RawURLEncoding.EncodeToString
+	hdr, err := json.Marshal(sealHeader{Alg: algPBES2HS256, Created: time.Now().Round(0).String(),
+		Enc: encA256GCM, P2C: sealP2C, P2S: b64(salt[:])})
 	if err != nil {
 		return nil, errors.New("cannot encrypt the cache item")
 	}
-	return []byte(tok), nil
+	kek, err := pbkdf2.Key(sha256.New, passphrase, append([]byte(algPBES2HS256+"\x00"), salt[:]...), sealP2C, 16)
+	if err != nil {
+		return nil, errors.New("cannot encrypt the cache item")
+	}
+	encKey, err := josea.KeyWrap(cek, kek)
+	if err != nil {
+		return nil, errors.New("cannot encrypt the cache item")
+	}
+	block, _ := aes.NewCipher(cek) // a 32-byte key cannot fail
+	gcm, _ := cipher.NewGCM(block)
+	iv := make([]byte, gcm.NonceSize())
+	rand.Read(iv)
+	protected := b64(hdr)
+	sealed := gcm.Seal(nil, iv, plain, []byte(protected))
+	ct, tag := sealed[:len(plain)], sealed[len(plain):]
+	return []byte(protected + "." + b64(encKey) + "." + b64(iv) + "." + b64(ct) + "." + b64(tag)), nil
 }
 
 // openItem decrypts a file written by sealItem or by keyring's file backend.
@@ -84,22 +139,22 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 	var kekLen int
 	var prf func() hash.Hash
 	switch h.Alg {
-	case jose.PBES2_HS256_A128KW:
+	case algPBES2HS256:
 		kekLen, prf = 16, sha256.New
-	case jose.PBES2_HS384_A192KW:
+	case algPBES2HS384:
 		kekLen, prf = 24, sha512.New384
-	case jose.PBES2_HS512_A256KW:
+	case algPBES2HS512:
 		kekLen, prf = 32, sha512.New
 	default:
 		return nil, errMalformed
 	}
 	var cekLen int
 	switch h.Enc {
-	case jose.A128GCM:
+	case encA128GCM:
 		cekLen = 16
-	case jose.A192GCM:
+	case encA192GCM:
 		cekLen = 24
-	case jose.A256GCM:
+	case encA256GCM:
 		cekLen = 32
 	default:
 		return nil, errMalformed
@@ -154,7 +209,7 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 		// The passphrase opened the key: the content itself is damaged.
 		return nil, errMalformed
 	}
-	// Only the two fields read: the other four of keyring.Item are ignored
+	// Only the two fields read: the other four of fileItem are ignored
 	// either way, and fewer fields are less reflection on every hit.
 	var item struct {
 		Key  string

@@ -6,15 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/veeam-tools/veeam-credential-helper/cache/internal/dbusguard"
 )
 
 func TestKeyctl(t *testing.T) {
@@ -79,55 +76,6 @@ func TestKeyctl(t *testing.T) {
 	if got, err := st.Get(k + ".password"); err != nil || string(got) != "pw" {
 		t.Errorf("Remove touched another key: %q, %v", got, err)
 	}
-}
-
-func TestAutoWithoutDBus(t *testing.T) {
-	if dbusguard.SessionAvailable() {
-		t.Skip("this process has a D-Bus session address")
-	}
-	st, err := Open(Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Backend() != "file" {
-		t.Errorf("auto without D-Bus picked %q, want file", st.Backend())
-	}
-	for _, b := range []string{"secret-service", "kwallet"} {
-		_, err := Open(Config{Backend: b, Dir: t.TempDir()})
-		if !IsUnavailable(err) || !strings.Contains(err.Error(), "D-Bus") {
-			t.Errorf("%s without D-Bus: %v", b, err)
-		}
-	}
-}
-
-// keyring's init calls dbus.SessionBus(), which without
-// DBUS_SESSION_BUS_ADDRESS execs dbus-launch. The guard must prevent that
-// and leave the environment as it was.
-func TestDBusGuard(t *testing.T) {
-	bin := t.TempDir()
-	marker := filepath.Join(bin, "dbus-launch-ran")
-	script := "#!/bin/sh\ntouch '" + marker + "'\nexit 1\n"
-	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := childCmd(t, "dbusguard", "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	var env []string
-	for _, e := range cmd.Env {
-		if !strings.HasPrefix(e, "DBUS_SESSION_BUS_ADDRESS=") {
-			env = append(env, e)
-		}
-	}
-	cmd.Env = env
-	out, err := cmd.Output()
-	if err != nil || !strings.Contains(string(out), "ok") {
-		t.Fatalf("child: %s %v", out, err)
-	}
-	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("dbus-launch was run during package init")
-	}
-
-	// Without the guard, a program importing only keyring runs the fake
-	// dbus-launch twice (secret-service's and kwallet's init).
 }
 
 // joinAnonymousSessionKeyring gives the calling thread (locked to this

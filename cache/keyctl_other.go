@@ -9,4 +9,3 @@ func keyctlUsable() error { return errors.New("keyctl is Linux only") }
 func openKeyctl(Config) (Store, error) {
 	return nil, unavailable(nil, "cache backend keyctl is only available on Linux")
 }
-func keyctlPerm() uint32 { return 0 }

@@ -27,7 +27,7 @@ const (
 )
 
 func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
-	if err := checkKey(key); err != nil {
+	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/cache/keychain"
 )
 
 // Version is set at build time with -ldflags "-X .../helper.Version=…".
@@ -125,7 +126,7 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 			return
 		}
 		if h.Store == nil {
-			st, err := cache.Open(cache.Config{
+			st, err := keychain.Open(cache.Config{
 				Backend:           c.Backend,
 				Dir:               dir,
 				PassphraseEnv:     c.PassphraseEnv,

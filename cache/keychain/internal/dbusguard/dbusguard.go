@@ -14,8 +14,8 @@
 // package in import-path order whose imports are initialized") runs this
 // init before keyring's. When the variable is empty it points it at an
 // address with an unsupported transport, which godbus rejects without I/O;
-// package cache restores the original value in its own init, which runs
-// after keyring's.
+// package cache/keychain restores the original value in its own init, which
+// runs after keyring's.
 package dbusguard
 
 import (

@@ -1,6 +1,6 @@
-//go:build cgo
+//go:build !cgo
 
-package cache
+package keychain
 
 // cgoEnabled tells whether cgo-only keyring backends (macOS keychain) are in this build.
-const cgoEnabled = true
+const cgoEnabled = false
