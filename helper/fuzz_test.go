@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // Secrets the fuzzed flows hold; an error must never quote them unless the
@@ -211,7 +212,7 @@ func fuzzProfiles(f *testing.F) []*Profile {
 	names := ProductNames()
 	sort.Strings(names)
 	for _, name := range names {
-		for _, g := range products[name].grants() {
+		for _, g := range config.Grants(name) {
 			// The first variant the product's validation accepts.
 			var err error
 			for _, extra := range []string{
@@ -277,19 +278,19 @@ func FuzzProductAnswers(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		old := cache.Entry{AccessToken: fuzzAccess, RefreshToken: fuzzRefresh, ExpiresAt: time.Now().Add(time.Minute)}
-		e, err := p.product.grant(ctx, s)
+		e, err := flow(p).grant(ctx, s)
 		if err != nil {
 			checkEngineError(t, err, body)
 		} else {
 			checkEntry(t, e, p.Grant)
 		}
-		e, err = p.product.refresh(ctx, s, old)
+		e, err = flow(p).refresh(ctx, s, old)
 		if err != nil {
 			checkEngineError(t, err, body)
 		} else {
 			checkEntry(t, e, p.Grant)
 		}
-		if err := p.product.logout(ctx, s, old); err != nil {
+		if err := flow(p).logout(ctx, s, old); err != nil {
 			checkEngineError(t, err, body)
 		}
 		if srv.calls > 10 {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -156,11 +155,6 @@ func cacheError(err error) error {
 	return wrapf(ExitCache, err, "token cache: %v", err)
 }
 
-// CacheKey is the identity of a profile's cached session.
-func (p *Profile) CacheKey() string {
-	return cache.Key(p.Product, p.URL, p.Username, p.Grant, p.ClientID, p.APIVersion)
-}
-
 // load reads the profile's entry; a missing or unreadable entry is a miss.
 func (h *Helper) load(st cache.Store, key string) (cache.Entry, bool, error) {
 	b, err := st.Get(key)
@@ -188,11 +182,7 @@ func (h *Helper) save(st cache.Store, key string, e cache.Entry) error {
 
 // fresh reports whether e is good for at least max(refresh_before, minValid).
 func (h *Helper) fresh(p *Profile, e cache.Entry, minValid time.Duration) bool {
-	need := p.RefreshBefore.Duration
-	if minValid > need {
-		need = minValid
-	}
-	return e.AccessToken != "" && e.ExpiresAt.Sub(h.now()) > need
+	return p.Fresh(e, minValid, h.now())
 }
 
 // Get returns an access token for the request's profile: from the cache,
@@ -256,7 +246,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	}
 	if found && e.RefreshToken != "" {
 		h.debugf("profile %q: refresh grant", p.Name)
-		ne, err := p.product.refresh(ctx, s, e)
+		ne, err := flow(p).refresh(ctx, s, e)
 		switch {
 		case err == nil:
 			if ne.RefreshToken == "" {
@@ -283,7 +273,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 		}
 	}
 	h.debugf("profile %q: %s grant", p.Name, p.Grant)
-	ne, err := p.product.grant(ctx, s)
+	ne, err := flow(p).grant(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +292,7 @@ func (h *Helper) static(ctx context.Context, p *Profile, r Request) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	e, err := p.product.grant(ctx, s)
+	e, err := flow(p).grant(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +358,7 @@ func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) 
 		if found && e.AccessToken != "" && e.ExpiresAt.After(h.now()) {
 			s, err := h.session(p, Request{})
 			if err == nil {
-				err = p.product.logout(ctx, s, e)
+				err = flow(p).logout(ctx, s, e)
 			}
 			if err != nil {
 				h.warnf("profile %q: server logout failed (the cached tokens are deleted anyway): %v", p.Name, err)
@@ -437,14 +427,14 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 	var res *Result
 	err := h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
 		r := Request{Password: secret}
-		if p.secretKind() == secretAssertion {
+		if secretKind(p) == secretAssertion {
 			r = Request{Assertion: secret}
 		}
 		s, err := h.session(p, r)
 		if err != nil {
 			return err
 		}
-		e, err := p.product.grant(ctx, s)
+		e, err := flow(p).grant(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -469,7 +459,7 @@ func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ac, ok := p.product.(authCoder)
+	ac, ok := flow(p).(authCoder)
 	if !ok {
 		return "", UsageError("profile %q: product %s has no authorization codes (vb365 only)", p.Name, p.Product)
 	}
@@ -498,7 +488,7 @@ type session struct {
 // on every command) when the profile's connection is not verified or not
 // encrypted.
 func (h *Helper) warnTransport(p *Profile) {
-	insecure, plain := p.InsecureSkipVerify, strings.HasPrefix(p.URL, "http://")
+	insecure, plain := p.InsecureSkipVerify, p.PlainHTTP()
 	if !insecure && !plain {
 		return
 	}

@@ -4,18 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
 
-// product is one Veeam product's token flow. Each lives in its own file.
+// product is one Veeam product's token flow. Each lives in its own file;
+// its configuration rules (grants, default port, required keys) are in
+// package config.
 type product interface {
-	// grants lists the profile grant names; the first is the default.
-	grants() []string
-	// validate checks the profile keys the product needs.
-	validate(p *Profile) error
 	// grant runs the profile's primary grant.
 	grant(ctx context.Context, s *session) (cache.Entry, error)
 	// refresh runs the refresh grant. An error with ExitRejected means the
@@ -30,38 +27,14 @@ type authCoder interface {
 	authCode(ctx context.Context, s *session, e cache.Entry) (string, error)
 }
 
-// staticTokener is a product whose profile may hold a static bearer token
-// (VSPC API keys): read from its source on every call, never cached, no lock.
-type staticTokener interface {
-	static(p *Profile) bool
-}
-
-// Static reports whether the profile's token is a static key with no expiry.
-func (p *Profile) Static() bool {
-	st, ok := p.product.(staticTokener)
-	return ok && st.static(p)
-}
-
-// defaultPorter is a product with a documented default port, put into a
-// profile url that names none (vbr 9419, vone 1239, vspc 1280).
-type defaultPorter interface {
-	defaultPort() string
-}
-
 // products maps profile.product to its flow.
 var products = map[string]product{}
 
 func register(name string, p product) { products[name] = p }
 
-// ProductNames lists the known products, sorted.
-func ProductNames() []string {
-	names := make([]string, 0, len(products))
-	for n := range products {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+// flow is the token flow of a validated profile (config.Parse accepts only
+// the products registered here: TestEveryProductHasAFlow).
+func flow(p *Profile) product { return products[p.Product] }
 
 // tokenCall posts a token-endpoint form and turns the answer into an entry.
 // what names the grant in errors ("password", "refresh token", …).

@@ -18,7 +18,7 @@ const (
 )
 
 // secretKind is the secret a profile's primary grant needs: the one `login` stores.
-func (p *Profile) secretKind() string {
+func secretKind(p *Profile) string {
 	if p.Grant == grantAPIKey {
 		return secretAPIKey
 	}
@@ -29,7 +29,7 @@ func (p *Profile) secretKind() string {
 }
 
 // secretKey is the keyring item of the secret stored by `login`.
-func secretKey(p *Profile) string { return p.CacheKey() + "." + p.secretKind() }
+func secretKey(p *Profile) string { return p.CacheKey() + "." + secretKind(p) }
 
 // secret finds a secret in the documented order: the JSON request, *_env,
 // *_file, *_command, the keyring entry stored by `login`, a terminal prompt.
@@ -74,7 +74,7 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 	if len(command) > 0 {
 		return runSecretCommand(ctx, p.Name, kind, command)
 	}
-	if kind != secretMFACode && kind == p.secretKind() {
+	if kind != secretMFACode && kind == secretKind(p) {
 		if st, _, err := s.h.OpenCache(); err == nil {
 			if b, err := st.Get(secretKey(p)); err == nil && len(b) > 0 {
 				s.h.debugf("profile %q: %s from the keyring (stored by login)", p.Name, kind)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // maxBody bounds what we read from a server: token answers are small.
@@ -41,7 +42,7 @@ func newHTTPClient(p *Profile) (*http.Client, error) {
 		tc.InsecureSkipVerify = true
 	}
 	if p.PinSHA256 != "" {
-		pin, _ := decodePin(p.PinSHA256) // validated with the config
+		pin, _ := config.DecodePin(p.PinSHA256) // validated with the config
 		if p.CAFile == "" {
 			// A pin alone is how people trust a self-signed appliance
 			// certificate: the pin replaces chain verification.
@@ -77,14 +78,6 @@ func newHTTPClient(p *Profile) (*http.Client, error) {
 		// password elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
-}
-
-func decodePin(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "sha256/"))
-	if err != nil || len(b) != sha256.Size {
-		return nil, errors.New("not the base64 of a SHA-256 digest")
-	}
-	return b, nil
 }
 
 // call is one HTTP request to a Veeam server.

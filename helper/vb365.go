@@ -3,7 +3,6 @@ package helper
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
@@ -11,10 +10,6 @@ import (
 // Veeam Backup for Microsoft 365, REST API v8 (seeds: /v8/token, /v8/token/logout,
 // /v8/token/AuthCode; errors {message, errorCode, stackTrace}).
 const (
-	grantPassword  = "password"
-	grantJWTBearer = "jwt-bearer"
-	grantOperator  = "operator"
-
 	vb365TokenPath = "/v8/token"
 	jwtBearerURN   = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 )
@@ -22,22 +17,6 @@ const (
 type vb365 struct{}
 
 func init() { register("vb365", vb365{}) }
-
-func (vb365) grants() []string { return []string{grantPassword, grantJWTBearer, grantOperator} }
-
-func (vb365) validate(p *Profile) error {
-	switch p.Grant {
-	case grantPassword:
-		if p.Username == "" {
-			return errors.New("username is required for the password grant")
-		}
-	case grantJWTBearer, grantOperator:
-		if p.ClientID == "" {
-			return errors.New("client_id is required for the " + p.Grant + " grant (operator: userId.tenantId)")
-		}
-	}
-	return nil
-}
 
 // antiforgery adds disable_antiforgery_token=true unless the profile keeps the cookie.
 func (vb365) antiforgery(s *session, f map[string][]string) {

@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"errors"
 	"net/url"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
@@ -16,15 +15,6 @@ const vbAzureTokenPath = "/api/oauth2/token"
 type vbAzure struct{}
 
 func init() { register("vbazure", vbAzure{}) }
-
-func (vbAzure) grants() []string { return []string{grantPassword} }
-
-func (vbAzure) validate(p *Profile) error {
-	if p.Username == "" {
-		return errors.New("username is required")
-	}
-	return nil
-}
 
 func (vbAzure) query(p *Profile) url.Values {
 	if p.APIVersion == "" {

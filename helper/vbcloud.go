@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"errors"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
@@ -26,26 +25,13 @@ import (
 // for AWS and 13140 for Google Cloud), so the url is used as written.
 const vbCloudTokenPath = "/api/v1/token"
 
-type vbCloud struct {
-	defaultAPIVersion string
-}
+// The default x-api-version revisions (current with the v8/v9 AWS and v6/v7
+// Google Cloud appliances) are in package config.
+type vbCloud struct{}
 
 func init() {
-	// Revisions current with the v8/v9 AWS and v6/v7 Google Cloud appliances.
-	register("vbaws", vbCloud{defaultAPIVersion: "1.7-rev0"})
-	register("vbgcp", vbCloud{defaultAPIVersion: "1.4-rev0"})
-}
-
-func (vbCloud) grants() []string { return []string{grantPassword} }
-
-func (v vbCloud) validate(p *Profile) error {
-	if p.Username == "" {
-		return errors.New("username is required")
-	}
-	if p.APIVersion == "" {
-		p.APIVersion = v.defaultAPIVersion
-	}
-	return nil
+	register("vbaws", vbCloud{})
+	register("vbgcp", vbCloud{})
 }
 
 func (vbCloud) token(ctx context.Context, s *session, f map[string][]string, what string) (*tokenAnswer, error) {

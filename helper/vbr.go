@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"errors"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
@@ -22,29 +21,14 @@ import (
 //   - Default port 9419. Access tokens lived 15 minutes up to 12.2 and 60
 //     minutes since; expires_in is what counts.
 const (
-	vbrTokenPath         = "/api/oauth2/token"
-	vbrLogoutPath        = "/api/oauth2/logout"
-	vbrDefaultAPIVersion = "1.1-rev0"
-	vbrDefaultPort       = "9419"
-	headerAPIVersion     = "x-api-version"
+	vbrTokenPath     = "/api/oauth2/token"
+	vbrLogoutPath    = "/api/oauth2/logout"
+	headerAPIVersion = "x-api-version"
 )
 
 type vbr struct{}
 
 func init() { register("vbr", vbr{}) }
-
-func (vbr) grants() []string    { return []string{grantPassword} }
-func (vbr) defaultPort() string { return vbrDefaultPort }
-
-func (vbr) validate(p *Profile) error {
-	if p.Username == "" {
-		return errors.New("username is required (e.g. 'CORP\\backup-operator')")
-	}
-	if p.APIVersion == "" {
-		p.APIVersion = vbrDefaultAPIVersion
-	}
-	return nil
-}
 
 // apiVersionHeader is the x-api-version header every call of the
 // header-versioned products (vbr, vbaws, vbgcp) carries.

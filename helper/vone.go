@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"errors"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
@@ -22,27 +21,13 @@ import (
 //     reference documents 400 for a rejected grant.
 //   - Default port 1239.
 const (
-	voneTokenPath   = "/api/token"
-	voneRevokePath  = "/api/revoke"
-	voneDefaultPort = "1239"
+	voneTokenPath  = "/api/token"
+	voneRevokePath = "/api/revoke"
 )
 
 type vone struct{}
 
 func init() { register("vone", vone{}) }
-
-func (vone) grants() []string    { return []string{grantPassword} }
-func (vone) defaultPort() string { return voneDefaultPort }
-
-func (vone) validate(p *Profile) error {
-	if p.Username == "" {
-		return errors.New(`username is required (e.g. 'ONESRV\administrator')`)
-	}
-	if p.APIVersion != "" {
-		return errors.New("api_version is not used by vone (the API version is part of resource paths, not of the token call): remove it")
-	}
-	return nil
-}
 
 func (vone) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	pw, err := s.secret(ctx, secretPassword)

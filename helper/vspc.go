@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"errors"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
@@ -24,35 +23,12 @@ import (
 //   - Optional X-Client-Version header: sent with api_version when set.
 //   - Default port 1280.
 const (
-	vspcTokenPath   = "/api/v3/token"
-	vspcDefaultPort = "1280"
-
-	grantAPIKey = "api-key"
+	vspcTokenPath = "/api/v3/token"
 )
 
 type vspc struct{}
 
 func init() { register("vspc", vspc{}) }
-
-func (vspc) grants() []string    { return []string{grantPassword, grantAPIKey} }
-func (vspc) defaultPort() string { return vspcDefaultPort }
-
-func (vspc) validate(p *Profile) error {
-	switch p.Grant {
-	case grantPassword:
-		if p.Username == "" {
-			return errors.New(`username is required for the password grant (or use grant = "api-key")`)
-		}
-	case grantAPIKey:
-		if p.PasswordEnv != "" || p.PasswordFile != "" || len(p.PasswordCommand) > 0 {
-			return errors.New("the api-key grant reads api_key_env, api_key_file or api_key_command, not password_*")
-		}
-	}
-	if p.Grant != grantAPIKey && (p.APIKeyEnv != "" || p.APIKeyFile != "" || len(p.APIKeyCommand) > 0) {
-		return errors.New(`api_key_* keys need grant = "api-key"`)
-	}
-	return nil
-}
 
 func (vspc) header(p *Profile) map[string]string {
 	if p.APIVersion == "" {
@@ -92,8 +68,6 @@ func (v vspc) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	}
 	return v.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
 }
-
-func (vspc) static(p *Profile) bool { return p.Grant == grantAPIKey }
 
 func (v vspc) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
 	return v.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")

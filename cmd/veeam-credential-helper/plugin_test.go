@@ -63,50 +63,32 @@ func TestMagicCookieDoesNotHijackOtherCommands(t *testing.T) {
 	}
 }
 
-func TestPluginArgs(t *testing.T) {
-	t.Setenv(goplugin.MagicCookieKey, goplugin.MagicCookieValue)
-	for in, want := range map[string]string{
-		"":                          "plugin",
-		"--config x":                "--config x plugin",
-		"--debug -p m365":           "--debug -p m365 plugin",
-		"get":                       "get",
-		"--config x get":            "--config x get",
-		"plugin":                    "plugin",
-		"--bogus":                   "--bogus",
-		"--config x --debug status": "--config x --debug status",
-	} {
-		got := strings.Join(pluginArgs(strings.Fields(in)), " ")
-		if got != want {
-			t.Errorf("pluginArgs(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // The copies of the handshake strings (they keep gRPC out of this binary)
+
 // are the go-plugin package's.
-func TestMagicCookieCopies(t *testing.T) {
-	if magicCookieKey != goplugin.MagicCookieKey || magicCookieValue != goplugin.MagicCookieValue {
-		t.Fatalf("magic cookie copies %q=%q differ from goplugin's %q=%q", magicCookieKey, magicCookieValue, goplugin.MagicCookieKey, goplugin.MagicCookieValue)
-	}
-}
 
 // Without veeam-credential-helper-plugin next to it or on PATH, plugin mode
+
 // fails at once with one line saying what to install.
+
 func TestPluginBinaryMissing(t *testing.T) {
 	e, _ := vb365Env(t, "")
-	alone := filepath.Join(t.TempDir(), "veeam-credential-helper")
-	b, err := os.ReadFile(testenv.Binary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(alone, b, 0o700); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	alone := filepath.Join(dir, "veeam-credential-helper")
+	for _, name := range []string{"veeam-credential-helper", "veeam-credential-helper-engine"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(testenv.Binary(t)), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cmd := exec.Command(alone, "--config", e.ConfigPath)
-	cmd.Env = append(e.Environ(), "PATH=/nonexistent", magicCookieKey+"="+magicCookieValue)
+	cmd.Env = append(e.Environ(), "PATH=/nonexistent", goplugin.MagicCookieKey+"="+goplugin.MagicCookieValue)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || stdout.Len() != 0 ||
 		!strings.Contains(stderr.String(), "veeam-credential-helper-plugin") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {

@@ -40,13 +40,15 @@ func Binary(t testing.TB) string {
 		if runtime.GOOS == "windows" {
 			binPath += ".exe"
 		}
-		// The `plugin` command execs veeam-credential-helper-plugin from the
-		// same directory: build both there (go build -o DIR/ writes each).
+		// The front execs veeam-credential-helper-engine, and the engine's
+		// `plugin` command veeam-credential-helper-plugin, from the same
+		// directory: build all three there (go build -o DIR/ writes each).
 		args := []string{"build", "-o", dir + string(filepath.Separator)}
 		if raceEnabled {
 			args = append(args, "-race")
 		}
 		args = append(args, "github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper",
+			"github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper-engine",
 			"github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper-plugin")
 		cmd := exec.Command("go", args...)
 		cmd.Dir = moduleRoot()
@@ -59,6 +61,17 @@ func Binary(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// Engine is veeam-credential-helper-engine, built next to Binary: the
+// program the front hands every call it does not answer itself.
+func Engine(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(filepath.Dir(Binary(t)), "veeam-credential-helper-engine")
+	if runtime.GOOS == "windows" {
+		p += ".exe"
+	}
+	return p
 }
 
 func moduleRoot() string {
@@ -136,7 +149,12 @@ func (e *Env) Run(stdin string, args ...string) Result {
 
 // Command prepares the binary with the Env's config and environment.
 func (e *Env) Command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, Binary(e.T), append([]string{"--config", e.ConfigPath}, args...)...)
+	return e.CommandOf(ctx, Binary(e.T), args...)
+}
+
+// CommandOf is Command for another program (Engine, a copy of Binary).
+func (e *Env) CommandOf(ctx context.Context, bin string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--config", e.ConfigPath}, args...)...)
 	cmd.Env = e.Environ()
 	return cmd
 }
@@ -161,9 +179,15 @@ func (e *Env) Environ() []string {
 // RunContext is Run with a context (a hung process is killed when it ends).
 func (e *Env) RunContext(ctx context.Context, stdin string, args ...string) Result {
 	e.T.Helper()
+	return e.RunOf(ctx, Binary(e.T), stdin, args...)
+}
+
+// RunOf is RunContext for another program (Engine, a copy of Binary).
+func (e *Env) RunOf(ctx context.Context, bin, stdin string, args ...string) Result {
+	e.T.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	cmd := e.Command(ctx, args...)
+	cmd := e.CommandOf(ctx, bin, args...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}

@@ -1,21 +1,27 @@
-package helper
+// Package config reads and validates the TOML configuration of
+// veeam-credential-helper: profiles, the cache table, profile selection (by
+// name or by git host), the cache key and the freshness rule. It links no
+// HTTP, TLS or keyring code, so the cache-hit front program and the engine
+// read a configuration the same way.
+package config
 
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
 
 // Config is the TOML configuration file.
@@ -71,8 +77,6 @@ type Profile struct {
 	Timeout                 Duration `toml:"timeout"`
 	DisableAntiforgeryToken *bool    `toml:"disable_antiforgery_token"`
 	GitHosts                []string `toml:"git_hosts"`
-
-	product product
 }
 
 // Duration is a time.Duration written as "60s" in TOML.
@@ -108,8 +112,8 @@ func DefaultConfigPath() string {
 	return filepath.Join(dir, "veeam-credential-helper", "config.toml")
 }
 
-// LoadConfig reads and validates the configuration file at path.
-func LoadConfig(path string) (*Config, error) {
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
 	if path == "" {
 		return nil, UsageError("no configuration file: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
@@ -120,7 +124,7 @@ func LoadConfig(path string) (*Config, error) {
 		}
 		return nil, UsageError("cannot read configuration file: %v", err)
 	}
-	cfg, err := ParseConfig(data)
+	cfg, err := Parse(data)
 	if err != nil {
 		return nil, prefixErr(path, err)
 	}
@@ -133,8 +137,8 @@ func prefixErr(path string, err error) error {
 	return &Error{Exit: e.Exit, Msg: path + ": " + e.Msg, Err: e.Err}
 }
 
-// ParseConfig decodes and validates TOML configuration text.
-func ParseConfig(data []byte) (*Config, error) {
+// Parse decodes and validates TOML configuration text.
+func Parse(data []byte) (*Config, error) {
 	var cfg Config
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&cfg)
 	if err != nil {
@@ -171,11 +175,11 @@ func tomlError(err error) error {
 }
 
 // keyLine finds the line where an undecoded key is written: the key's own
-// line when it is a plain key, else the table header.
+// line when it is a plain key, else the table header. Plain string matching,
+// not regexp: package regexp's init (and the Unicode tables it keeps) would
+// cost every cache hit of the front program for the sake of an error message.
 func keyLine(data []byte, k toml.Key) int {
-	last := regexp.QuoteMeta(k[len(k)-1])
-	keyRe := regexp.MustCompile(`^\s*("?)` + last + `("?)\s*=`)
-	tableRe := regexp.MustCompile(`^\s*\[+[^\]]*\b` + last + `\b[^\]]*\]+`)
+	last := k[len(k)-1]
 	parent := ""
 	if len(k) > 1 {
 		parent = strings.Join(k[:len(k)-1], ".")
@@ -184,23 +188,63 @@ func keyLine(data []byte, k toml.Key) int {
 	current := ""
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
-		if m := tableHeader().FindStringSubmatch(line); m != nil {
-			current = strings.ReplaceAll(strings.ReplaceAll(m[1], `"`, ""), " ", "")
-			if tableRe.MatchString(line) && current == k.String() {
+		if header, ok := tableHeader(line); ok {
+			current = strings.ReplaceAll(strings.ReplaceAll(header, `"`, ""), " ", "")
+			if current == k.String() && hasWord(header, last) {
 				return n
 			}
 			continue
 		}
-		if current == parent && keyRe.MatchString(line) {
+		if current == parent && assigns(line, last) {
 			return n
 		}
 	}
 	return 0
 }
 
-// tableHeader is compiled on first use (an error message), not at the
-// start of every process.
-var tableHeader = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\[+\s*([^\]]+?)\s*\]+`) })
+// tableHeader returns what is inside a "[table]" or "[[array]]" header line, trimmed.
+func tableHeader(line string) (string, bool) {
+	s := strings.TrimLeft(line, " \t")
+	if !strings.HasPrefix(s, "[") {
+		return "", false
+	}
+	s = strings.TrimLeft(s, "[")
+	end := strings.IndexByte(s, ']')
+	if end < 0 {
+		return "", false
+	}
+	h := strings.TrimSpace(s[:end])
+	return h, h != ""
+}
+
+// assigns reports whether line is `key = …` or `"key" = …`.
+func assigns(line, key string) bool {
+	s := strings.TrimLeft(line, " \t")
+	s = strings.TrimPrefix(s, `"`)
+	if !strings.HasPrefix(s, key) {
+		return false
+	}
+	s = strings.TrimPrefix(s[len(key):], `"`)
+	return strings.HasPrefix(strings.TrimLeft(s, " \t"), "=")
+}
+
+// hasWord reports whether word occurs in s delimited by non-word characters.
+func hasWord(s, word string) bool {
+	isWord := func(c byte) bool {
+		return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 || word == "" {
+			return false
+		}
+		j += i
+		if (j == 0 || !isWord(s[j-1])) && (j+len(word) == len(s) || !isWord(s[j+len(word)])) {
+			return true
+		}
+		i = j + 1
+	}
+}
 
 func (c *Config) validate() error {
 	if c.Cache.PassphraseEnv == "" {
@@ -243,7 +287,6 @@ func (p *Profile) validate() error {
 		}
 		return bad("unknown product %q (known: %s)", p.Product, strings.Join(ProductNames(), ", "))
 	}
-	p.product = prod
 	u, err := url.Parse(p.URL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return bad("url %q is not an http(s) URL like https://server:4443", p.URL)
@@ -252,15 +295,15 @@ func (p *Profile) validate() error {
 		return bad("url must not hold credentials")
 	}
 	p.URL = strings.TrimRight(p.URL, "/")
-	if dp, ok := prod.(defaultPorter); ok && u.Port() == "" {
-		u.Host = net.JoinHostPort(u.Hostname(), dp.defaultPort())
+	if prod.defaultPort != "" && u.Port() == "" {
+		u.Host = joinHostPort(u.Hostname(), prod.defaultPort)
 		p.URL = strings.TrimRight(u.String(), "/")
 	}
 	if p.Grant == "" {
-		p.Grant = prod.grants()[0]
+		p.Grant = prod.grants[0]
 	}
-	if !contains(prod.grants(), p.Grant) {
-		return bad("grant %q is not one of %s for product %s", p.Grant, strings.Join(prod.grants(), ", "), p.Product)
+	if !contains(prod.grants, p.Grant) {
+		return bad("grant %q is not one of %s for product %s", p.Grant, strings.Join(prod.grants, ", "), p.Product)
 	}
 	if err := prod.validate(p); err != nil {
 		return bad("%s", err.Error())
@@ -278,7 +321,7 @@ func (p *Profile) validate() error {
 		}
 	}
 	if p.PinSHA256 != "" {
-		if _, err := decodePin(p.PinSHA256); err != nil {
+		if _, err := DecodePin(p.PinSHA256); err != nil {
 			return bad("pin_sha256: %v", err)
 		}
 	}
@@ -288,6 +331,11 @@ func (p *Profile) validate() error {
 // AntiforgeryDisabled reports whether grants send disable_antiforgery_token=true (the default).
 func (p *Profile) AntiforgeryDisabled() bool {
 	return p.DisableAntiforgeryToken == nil || *p.DisableAntiforgeryToken
+}
+
+// PlainHTTP reports whether the profile's url sends credentials unencrypted.
+func (p *Profile) PlainHTTP() bool {
+	return len(p.URL) >= 7 && strings.EqualFold(p.URL[:7], "http://")
 }
 
 // Identity is the name the server knows the profile by: the username, or
@@ -336,4 +384,29 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// DecodePin decodes pin_sha256: the base64 SHA-256 of the server's public
+// key (SubjectPublicKeyInfo), optionally prefixed "sha256/".
+func DecodePin(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "sha256/"))
+	if err != nil || len(b) != sha256.Size {
+		return nil, errors.New("not the base64 of a SHA-256 digest")
+	}
+	return b, nil
+}
+
+// CacheKey is the identity of a profile's cached session.
+func (p *Profile) CacheKey() string {
+	return cache.Key(p.Product, p.URL, p.Username, p.Grant, p.ClientID, p.APIVersion)
+}
+
+// Fresh reports whether e is good at now for at least
+// max(refresh_before, minValid): the one rule of a cache hit.
+func (p *Profile) Fresh(e cache.Entry, minValid time.Duration, now time.Time) bool {
+	need := p.RefreshBefore.Duration
+	if minValid > need {
+		need = minValid
+	}
+	return e.AccessToken != "" && e.ExpiresAt.Sub(now) > need
 }

@@ -1,8 +1,10 @@
-package helper
+package config
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 const goodConfig = `default_profile = "m365"
@@ -25,7 +27,7 @@ api_version = "v8"
 `
 
 func TestParseConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig([]byte(goodConfig))
+	cfg, err := Parse([]byte(goodConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.text))
+			_, err := Parse([]byte(tc.text))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -94,7 +96,7 @@ func TestParseConfigErrors(t *testing.T) {
 }
 
 func TestProfileResolution(t *testing.T) {
-	cfg, err := ParseConfig([]byte(strings.Replace(goodConfig, `default_profile = "m365"`, "", 1)))
+	cfg, err := Parse([]byte(strings.Replace(goodConfig, `default_profile = "m365"`, "", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func TestProfileResolution(t *testing.T) {
 	if _, err := cfg.Profile("nope"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "azure, m365") {
 		t.Errorf("unknown: %v", err)
 	}
-	one, err := ParseConfig([]byte("[profiles.only]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n"))
+	one, err := Parse([]byte("[profiles.only]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("[profiles.a]\nproduct = \"vb365\"\n"))
 	f.Add([]byte("x = [1, {a=2}]\n[[t]]\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cfg, err := ParseConfig(b)
+		cfg, err := Parse(b)
 		if err == nil {
 			if len(cfg.Profiles) == 0 {
 				t.Fatal("accepted a config without profiles")
@@ -135,4 +137,38 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("multi-line error %q", err)
 		}
 	})
+}
+
+func TestKeyLine(t *testing.T) {
+	text := `default_profile = "a"
+[cache]
+backend = "file"
+  "dir" = "/x"
+
+[profiles.a]
+product = "vb365"
+prodcut = "typo"
+[ profiles.b.extra ]
+x = 1
+[profiles.c]
+	timeout	= "1s"
+`
+	for _, tc := range []struct {
+		key  toml.Key
+		line int
+	}{
+		{toml.Key{"default_profile"}, 1},
+		{toml.Key{"cache", "backend"}, 3},
+		{toml.Key{"cache", "dir"}, 4},
+		{toml.Key{"profiles", "a", "prodcut"}, 8},
+		{toml.Key{"profiles", "b", "extra"}, 9},
+		{toml.Key{"profiles", "b", "extra", "x"}, 10},
+		{toml.Key{"profiles", "c", "timeout"}, 12},
+		{toml.Key{"profiles", "a", "missing"}, 0},
+		{toml.Key{"product"}, 0}, // not at top level
+	} {
+		if got := keyLine([]byte(text), tc.key); got != tc.line {
+			t.Errorf("keyLine(%s) = %d, want %d", tc.key, got, tc.line)
+		}
+	}
 }

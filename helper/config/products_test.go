@@ -1,4 +1,4 @@
-package helper
+package config
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestLaterProductsDefaults(t *testing.T) {
-	cfg, err := ParseConfig([]byte(`
+	cfg, err := Parse([]byte(`
 [profiles.vbr]
 product = "vbr"
 url = "https://vbr.example.com/"
@@ -56,8 +56,8 @@ username = "admin"
 			t.Errorf("%s: url %q api_version %q, want %q %q", name, p.URL, p.APIVersion, w[0], w[1])
 		}
 	}
-	if k := cfg.Profiles["vspc"]; k.secretKind() != secretAPIKey || k.Grant != grantAPIKey {
-		t.Errorf("vspc api-key profile: grant %q secret %q", k.Grant, k.secretKind())
+	if k := cfg.Profiles["vspc"]; k.Grant != GrantAPIKey || !k.Static() {
+		t.Errorf("vspc api-key profile: grant %q static %v", k.Grant, k.Static())
 	}
 }
 
@@ -73,7 +73,7 @@ func TestLaterProductsConfigErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tc.text))
+			_, err := Parse([]byte(tc.text))
 			if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want exit 2 with %q", err, tc.want)
 			}

@@ -1,4 +1,4 @@
-package helper
+package config
 
 import (
 	"strings"
@@ -40,11 +40,11 @@ assertion_env = "Y"
 `
 
 func TestGitProfile(t *testing.T) {
-	cfg, err := ParseConfig([]byte(gitHostConfig))
+	cfg, err := Parse([]byte(gitHostConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	withDefault, err := ParseConfig([]byte("default_profile = \"e\"\n" + gitHostConfig))
+	withDefault, err := Parse([]byte("default_profile = \"e\"\n" + gitHostConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestGitProfile(t *testing.T) {
 
 func TestGitProfileBadGitHosts(t *testing.T) {
 	for _, entry := range []string{"ftp://x.example.com", "x.example.com/path", "https://", "user@x.example.com", "a:b:c"} {
-		cfg, err := ParseConfig([]byte(`
+		cfg, err := Parse([]byte(`
 [profiles.x]
 product = "vb365"
 url = "https://vb365.example.com"

@@ -1,7 +1,6 @@
-package helper
+package config
 
 import (
-	"net"
 	"net/url"
 	"strings"
 )
@@ -65,7 +64,7 @@ func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, 
 
 type hostPort struct{ host, port string }
 
-func (h hostPort) String() string { return net.JoinHostPort(h.host, h.port) }
+func (h hostPort) String() string { return joinHostPort(h.host, h.port) }
 
 func defaultPort(scheme string) string {
 	switch scheme {
@@ -84,7 +83,7 @@ func splitGitHost(scheme, host string) (hostPort, bool) {
 		return hostPort{}, false
 	}
 	name, port := host, ""
-	if h, p, err := net.SplitHostPort(host); err == nil {
+	if h, p, err := splitHostPort(host); err == nil {
 		name, port = h, p
 	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		name = host[1 : len(host)-1]

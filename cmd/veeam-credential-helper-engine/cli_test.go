@@ -1,0 +1,30 @@
+package main
+
+import (
+	"flag"
+	"regexp"
+	"testing"
+)
+
+// No command takes a secret as a flag (the binary refusing a secret given
+// as an argument is tested in cmd/veeam-credential-helper).
+func TestNoSecretInArgv(t *testing.T) {
+	secretish := regexp.MustCompile(`(?i)password$|^password|secret|token$|assertion|mfa|passphrase|api-?key$`)
+	for name, cmd := range commands {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		var g globals
+		g.register(fs)
+		if cmd.flags != nil {
+			cmd.flags(fs)
+		}
+		fs.VisitAll(func(f *flag.Flag) {
+			// Boolean flags that say where to read a secret are fine.
+			if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool {
+				return
+			}
+			if secretish.MatchString(f.Name) {
+				t.Errorf("command %s has flag --%s, which would take a secret from argv", name, f.Name)
+			}
+		})
+	}
+}
