@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
 
@@ -23,20 +24,6 @@ type stdio struct {
 	in  *os.File
 	out io.Writer
 	err io.Writer
-}
-
-// globals are the flags every command takes, before or after its name.
-type globals struct {
-	config  string
-	profile string
-	debug   bool
-}
-
-func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.config, "config", g.config, "configuration file (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
-	fs.StringVar(&g.profile, "profile", g.profile, "profile name (env VEEAM_PROFILE)")
-	fs.StringVar(&g.profile, "p", g.profile, "short for --profile")
-	fs.BoolVar(&g.debug, "debug", g.debug, "debug lines on stderr (never secrets)")
 }
 
 // command is one subcommand: its flags and what it runs.
@@ -51,7 +38,7 @@ var commands = map[string]*command{}
 // cmdContext is what a command runs with.
 type cmdContext struct {
 	ctx  context.Context
-	g    globals
+	g    cli.Globals
 	args []string
 	io   stdio
 	fs   *flag.FlagSet
@@ -64,7 +51,7 @@ func (c *cmdContext) stdinIsTerminal() bool {
 
 // helper loads the configuration and returns an engine for it.
 func (c *cmdContext) helper(interactive bool) (*helper.Helper, error) {
-	path := c.g.config
+	path := c.g.Config
 	if path == "" {
 		path = os.Getenv("VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
@@ -77,7 +64,7 @@ func (c *cmdContext) helper(interactive bool) (*helper.Helper, error) {
 	}
 	h := helper.New(cfg)
 	h.Stderr = c.io.err
-	h.Debug = c.g.debug
+	h.Debug = c.g.Debug
 	if interactive && c.stdinIsTerminal() {
 		h.Prompt = promptTerminal(c.io.err)
 	}
@@ -86,8 +73,8 @@ func (c *cmdContext) helper(interactive bool) (*helper.Helper, error) {
 
 // profile is -p, else $VEEAM_PROFILE, else "" (default_profile or the only one).
 func (c *cmdContext) profile() string {
-	if c.g.profile != "" {
-		return c.g.profile
+	if c.g.Profile != "" {
+		return c.g.Profile
 	}
 	return os.Getenv("VEEAM_PROFILE")
 }
@@ -130,10 +117,10 @@ func run(args []string, io stdio) (code int) {
 			code = helper.ExitUnexpected
 		}
 	}()
-	var g globals
+	var g cli.Globals
 	gfs := flag.NewFlagSet("veeam-credential-helper", flag.ContinueOnError)
 	gfs.SetOutput(io.err)
-	g.register(gfs)
+	g.Register(gfs)
 	gfs.Usage = func() { usage(io.err) }
 	if err := gfs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -158,7 +145,7 @@ func run(args []string, io stdio) (code int) {
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.err)
-	g.register(fs)
+	g.Register(fs)
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}

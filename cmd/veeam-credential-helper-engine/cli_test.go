@@ -4,6 +4,8 @@ import (
 	"flag"
 	"regexp"
 	"testing"
+
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 )
 
 // No command takes a secret as a flag (the binary refusing a secret given
@@ -12,8 +14,8 @@ func TestNoSecretInArgv(t *testing.T) {
 	secretish := regexp.MustCompile(`(?i)password$|^password|secret|token$|assertion|mfa|passphrase|api-?key$`)
 	for name, cmd := range commands {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
-		var g globals
-		g.register(fs)
+		var g cli.Globals
+		g.Register(fs)
 		if cmd.flags != nil {
 			cmd.flags(fs)
 		}

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
@@ -23,57 +24,35 @@ func init() {
 	commands["version"] = &command{summary: "print version, commit and Go version", run: runVersion}
 }
 
-var getOpts struct {
-	format       string
-	minValid     time.Duration
-	forceRefresh bool
-}
+var getOpts cli.GetFlags
 
-func getFlags(fs *flag.FlagSet) {
-	fs.StringVar(&getOpts.format, "format", protocol.FormatJSON, "answer format: "+strings.Join(protocol.Formats(), " | "))
-	fs.DurationVar(&getOpts.minValid, "min-valid", 0, "the token must stay valid at least this long (e.g. 5m)")
-	fs.BoolVar(&getOpts.forceRefresh, "force-refresh", false, "renew the token even when the cached one is good")
-}
+func getFlags(fs *flag.FlagSet) { getOpts.Register(fs) }
 
 // credential converts the engine's result to the wire type.
 func credential(r *helper.Result) protocol.Credential {
-	return protocol.Credential{
-		Profile:     r.Profile.Name,
-		Product:     r.Profile.Product,
-		URL:         r.Profile.URL,
-		Username:    r.Profile.Identity(),
-		TokenType:   "Bearer",
-		AccessToken: r.Entry.AccessToken,
-		ExpiresAt:   r.Entry.ExpiresAt,
-		Source:      r.Source,
-	}
+	return cli.Credential(r.Profile, r.Entry, r.Source)
 }
 
 func runGet(c *cmdContext) error {
 	if len(c.args) > 0 {
 		return helper.UsageError("get takes no arguments (secrets are never accepted in argv; send them as JSON on stdin)")
 	}
-	format := getOpts.format
+	format := getOpts.Format
 	if !slices.Contains(protocol.Formats(), format) {
 		return helper.UsageError("unknown format %q (known: %s)", format, strings.Join(protocol.Formats(), ", "))
 	}
 	err := func() error {
-		req := helper.Request{Profile: c.profile(), MinValid: getOpts.minValid, ForceRefresh: getOpts.forceRefresh}
+		opts, profile := getOpts, c.profile()
+		var jr protocol.Request
 		if !c.stdinIsTerminal() && c.io.in != nil {
-			jr, err := protocol.DecodeRequest(c.io.in)
-			if err != nil {
+			var err error
+			if jr, err = protocol.DecodeRequest(c.io.in); err != nil {
 				return helper.UsageError("%v", err)
 			}
-			if jr.Profile != "" && c.g.profile == "" {
-				req.Profile = jr.Profile
-			}
-			if jr.MinValidSeconds != nil {
-				// Clamped so a huge value cannot overflow into "no minimum".
-				req.MinValid = time.Duration(min(*jr.MinValidSeconds, maxMinValidSeconds)) * time.Second
-			}
-			req.ForceRefresh = req.ForceRefresh || jr.ForceRefresh
-			req.Password, req.MFACode, req.Assertion = jr.Password, jr.MFACode, jr.Assertion
+			cli.ApplyRequest(jr, c.g.Profile, &profile, &opts)
 		}
+		req := helper.Request{Profile: profile, MinValid: opts.MinValid, ForceRefresh: opts.ForceRefresh,
+			Password: jr.Password, MFACode: jr.MFACode, Assertion: jr.Assertion}
 		h, err := c.helper(true)
 		if err != nil {
 			return err
@@ -90,9 +69,6 @@ func runGet(c *cmdContext) error {
 	}
 	return err
 }
-
-// maxMinValidSeconds (ten years) is more than any token lives.
-const maxMinValidSeconds = 10 * 365 * 24 * 3600
 
 var loginOpts struct{ passwordStdin bool }
 

@@ -95,7 +95,7 @@ ca_file = %q
 	get := func(r helper.Request) (*helper.Result, error) {
 		h := helper.New(cfg)
 		h.Stderr = c.io.err
-		h.Debug = c.g.debug
+		h.Debug = c.g.Debug
 		return h.Get(c.ctx, r)
 	}
 	show := func(r *helper.Result, format string) {

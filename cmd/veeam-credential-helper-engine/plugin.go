@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
 
@@ -36,10 +37,10 @@ func pluginArgs(args []string) []string {
 	if _, ok := os.LookupEnv(magicCookieKey); !ok {
 		return args
 	}
-	var g globals
+	var g cli.Globals
 	fs := flag.NewFlagSet("", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	g.register(fs)
+	g.Register(fs)
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return args
 	}
@@ -68,13 +69,13 @@ func runPlugin(c *cmdContext) error {
 		return err
 	}
 	argv := []string{bin}
-	if c.g.config != "" {
-		argv = append(argv, "--config", c.g.config)
+	if c.g.Config != "" {
+		argv = append(argv, "--config", c.g.Config)
 	}
-	if c.g.profile != "" {
-		argv = append(argv, "--profile", c.g.profile)
+	if c.g.Profile != "" {
+		argv = append(argv, "--profile", c.g.Profile)
 	}
-	if c.g.debug {
+	if c.g.Debug {
 		argv = append(argv, "--debug")
 	}
 	argv = append(argv, "plugin")

@@ -23,7 +23,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/helper/hit"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
@@ -50,73 +50,52 @@ func main() {
 	os.Exit(runEngine(os.Args, stdin))
 }
 
-// globals mirror the engine's global flags (cmd/veeam-credential-helper-engine/cli.go).
-type globals struct {
-	config  string
-	profile string
-	debug   bool
-}
-
-func (g *globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.config, "config", g.config, "")
-	fs.StringVar(&g.profile, "profile", g.profile, "")
-	fs.StringVar(&g.profile, "p", g.profile, "")
-	fs.BoolVar(&g.debug, "debug", g.debug, "")
-}
-
 // front answers a cache hit: the bytes for stdout and true. Anything else
 // is false, for the engine. *stdin gets what was read of stdin.
 func front(args []string, stdin *[]byte) ([]byte, bool) {
 	if _, ok := os.LookupEnv("VEEAM_CREDENTIAL_HELPER_NO_FRONT"); ok {
 		return nil, false
 	}
-	var g globals
+	var g cli.Globals
 	gfs := newFlagSet(&g)
 	if gfs.Parse(args) != nil || gfs.NArg() == 0 {
 		return nil, false
 	}
 	name, rest := gfs.Arg(0), gfs.Args()[1:]
 	fs := newFlagSet(&g)
-	var format string
-	var minValid time.Duration
-	var forceRefresh bool
+	var o cli.GetFlags
 	if name == "get" {
-		fs.StringVar(&format, "format", protocol.FormatJSON, "")
-		fs.DurationVar(&minValid, "min-valid", 0, "")
-		fs.BoolVar(&forceRefresh, "force-refresh", false, "")
+		o.Register(fs)
 	}
-	if fs.Parse(rest) != nil || g.debug || forceRefresh {
+	if fs.Parse(rest) != nil || g.Debug || o.ForceRefresh {
 		return nil, false
 	}
-	profile := g.profile
+	profile := g.Profile
 	if profile == "" {
 		profile = os.Getenv("VEEAM_PROFILE")
 	}
 	var out bytes.Buffer
 	switch {
 	case name == "get" && fs.NArg() == 0:
-		if !slices.Contains(protocol.Formats(), format) {
+		if !slices.Contains(protocol.Formats(), o.Format) {
 			return nil, false
 		}
 		if !term.IsTerminal(int(os.Stdin.Fd())) {
-			in := readStdin(stdin)
-			jr, err := protocol.DecodeRequest(bytes.NewReader(in))
-			if err != nil || jr.ForceRefresh {
+			jr, err := protocol.DecodeRequest(bytes.NewReader(readStdin(stdin)))
+			if err != nil {
 				return nil, false
 			}
-			if jr.Profile != "" && g.profile == "" {
-				profile = jr.Profile
-			}
-			if jr.MinValidSeconds != nil {
-				minValid = time.Duration(min(*jr.MinValidSeconds, maxMinValidSeconds)) * time.Second
+			cli.ApplyRequest(jr, g.Profile, &profile, &o)
+			if o.ForceRefresh {
+				return nil, false
 			}
 		}
-		cfg, p, ok := load(g.config, profile)
+		cfg, p, ok := load(g.Config, profile)
 		if !ok {
 			return nil, false
 		}
-		e, ok := hit.Lookup(cfg, p, minValid, time.Now())
-		if !ok || protocol.Write(&out, format, credential(p, e)) != nil {
+		e, ok := hit.Lookup(cfg, p, o.MinValid, time.Now())
+		if !ok || protocol.Write(&out, o.Format, cli.Credential(p, e, "cache")) != nil {
 			return nil, false
 		}
 	case name == "exec-credential" && fs.NArg() == 0:
@@ -124,7 +103,7 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 		if err != nil {
 			return nil, false
 		}
-		cfg, p, ok := load(g.config, profile)
+		cfg, p, ok := load(g.Config, profile)
 		if !ok {
 			return nil, false
 		}
@@ -137,7 +116,7 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 		if err != nil {
 			return nil, false
 		}
-		cfg, ok := loadConfig(g.config)
+		cfg, ok := loadConfig(g.Config)
 		if !ok {
 			return nil, false
 		}
@@ -166,14 +145,11 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 	return out.Bytes(), true
 }
 
-// maxMinValidSeconds is the engine's clamp of min_valid_seconds (ten years).
-const maxMinValidSeconds = 10 * 365 * 24 * 3600
-
-func newFlagSet(g *globals) *flag.FlagSet {
+func newFlagSet(g *cli.Globals) *flag.FlagSet {
 	fs := flag.NewFlagSet("veeam-credential-helper", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	g.register(fs)
+	g.Register(fs)
 	return fs
 }
 
@@ -208,18 +184,4 @@ func load(path, profile string) (*config.Config, *config.Profile, bool) {
 	}
 	p, err := cfg.Profile(profile)
 	return cfg, p, err == nil
-}
-
-// credential is the engine's answer for a cache hit (cmd/veeam-credential-helper-engine: credential).
-func credential(p *config.Profile, e cache.Entry) protocol.Credential {
-	return protocol.Credential{
-		Profile:     p.Name,
-		Product:     p.Product,
-		URL:         p.URL,
-		Username:    p.Identity(),
-		TokenType:   "Bearer",
-		AccessToken: e.AccessToken,
-		ExpiresAt:   e.ExpiresAt,
-		Source:      "cache",
-	}
 }

@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"testing"
+	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
+)
+
+func TestApplyRequest(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	for _, tc := range []struct {
+		name        string
+		jr          protocol.Request
+		profileFlag string
+		wantProfile string
+		wantMin     time.Duration
+		wantForce   bool
+	}{
+		{"empty request keeps flags", protocol.Request{}, "", "env", 5 * time.Minute, false},
+		{"request profile beats VEEAM_PROFILE", protocol.Request{Profile: "r"}, "", "r", 5 * time.Minute, false},
+		{"-p beats the request", protocol.Request{Profile: "r"}, "flag", "env", 5 * time.Minute, false},
+		{"min_valid_seconds replaces --min-valid", protocol.Request{MinValidSeconds: n(30)}, "", "env", 30 * time.Second, false},
+		{"min_valid_seconds 0 too", protocol.Request{MinValidSeconds: n(0)}, "", "env", 0, false},
+		{"huge min_valid_seconds is clamped, not negative", protocol.Request{MinValidSeconds: n(1 << 62)}, "", "env", maxMinValidSeconds * time.Second, false},
+		{"force_refresh", protocol.Request{ForceRefresh: true}, "", "env", 5 * time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			profile := "env" // what -p or VEEAM_PROFILE gave
+			o := GetFlags{MinValid: 5 * time.Minute}
+			ApplyRequest(tc.jr, tc.profileFlag, &profile, &o)
+			if profile != tc.wantProfile || o.MinValid != tc.wantMin || o.ForceRefresh != tc.wantForce {
+				t.Fatalf("profile %q min %v force %v", profile, o.MinValid, o.ForceRefresh)
+			}
+		})
+	}
+}
