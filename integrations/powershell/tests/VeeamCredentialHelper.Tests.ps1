@@ -264,7 +264,8 @@ Describe 'With the real veeam-credential-helper' {
             $repo = Split-Path -Parent (Split-Path -Parent (Split-Path -Parent $PSScriptRoot))
             Push-Location $repo
             try {
-                & go build -o $script:Real ./cmd/veeam-credential-helper
+                # The front execs veeam-credential-helper-engine from its own directory: build all of cmd/ there.
+                & go build -o ($script:Work + [IO.Path]::DirectorySeparatorChar) ./cmd/...
                 if ($LASTEXITCODE -ne 0) { $script:Real = $null }
             }
             finally {
