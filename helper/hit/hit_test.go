@@ -17,7 +17,7 @@ const passEnv = "HIT_TEST_PASSPHRASE"
 
 // home writes a configuration with the file backend in a fresh directory
 // and stores entry e (if AccessToken is set) under profile "a"'s key.
-func home(t *testing.T, profileExtra, cacheExtra string, e cache.Entry) (*config.Config, *config.Profile) {
+func home(t testing.TB, profileExtra, cacheExtra string, e cache.Entry) (*config.Config, *config.Profile) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv(passEnv, "hit-test-passphrase")
@@ -155,6 +155,21 @@ func TestLinksNoEngine(t *testing.T) {
 			if strings.Contains(deps, "\n"+heavy+"\n") {
 				t.Errorf("%s links %s", pkg, heavy)
 			}
+		}
+	}
+}
+
+// BenchmarkLookup is the front's whole in-process hit after the
+// configuration is parsed: cache dir check, store open, item read and
+// decrypt (the KEK cached in the kernel keyring where it may be), entry
+// decode, freshness.
+func BenchmarkLookup(b *testing.B) {
+	now := time.Now()
+	cfg, p := home(b, "", "", cache.Entry{AccessToken: "at-1", TokenType: "Bearer", ExpiresAt: now.Add(time.Hour)})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := hit.Lookup(cfg, p, 0, now); !ok {
+			b.Fatal("miss")
 		}
 	}
 }
