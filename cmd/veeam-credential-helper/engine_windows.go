@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 )
 
 // execEngine runs the engine as a child with this process's arguments,
@@ -18,6 +19,9 @@ func execEngine(path string, argv []string, stdin []byte) error {
 		cmd.Stdin = io.MultiReader(bytes.NewReader(stdin), os.Stdin)
 	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// Ctrl-C reaches the whole console, the engine too: it answers it (one
+	// line, exit code); the front must not exit before it does.
+	signal.Ignore(os.Interrupt)
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if err == nil || errors.As(err, &ee) {
