@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/jsonread"
 )
 
 func TestEntryRoundTrip(t *testing.T) {
@@ -152,5 +154,118 @@ func TestOpenUnknownBackend(t *testing.T) {
 	_, err := Open(Config{Backend: "nope", Dir: t.TempDir()})
 	if err == nil || IsUnavailable(err) {
 		t.Fatalf("unknown backend: %v (want a configuration error)", err)
+	}
+}
+
+func TestDecodeEntryCases(t *testing.T) {
+	utc := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	const (
+		invalid  = "cache entry is not valid JSON"
+		trailing = "cache entry has trailing data"
+		noV      = "cache entry has no version"
+	)
+	nest := func(n int) string { return `{"v":1,"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}` }
+	for _, c := range []struct {
+		in      string
+		want    Entry
+		wantErr string
+		folded  bool // a key encoding/json matched case-insensitively: no reference
+	}{
+		{in: `{"v":1}`},
+		{in: " \t\r\n{ \"v\" : 1 , \"access_token\" : \"a\" }\n ", want: Entry{AccessToken: "a"}},
+		{in: `{"v":1,"access_token":"at","refresh_token":"rt","token_type":"Bearer","expires_at":"2026-11-23T08:00:00Z","cookies":"a=b; c=d","issued_at":"2026-11-23T07:00:00.5+02:00"}`,
+			want: Entry{AccessToken: "at", RefreshToken: "rt", TokenType: "Bearer", ExpiresAt: utc("2026-11-23T08:00:00Z"), Cookies: "a=b; c=d",
+				IssuedAt: utc("2026-11-23T07:00:00.5+02:00")}},
+		// Escapes, surrogates, bad UTF-8: as encoding/json unquotes them.
+		{in: `{"v":1,"access_token":"\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00|\ud800|\udc00x|\ud800\u0041"}`,
+			want: Entry{AccessToken: "\"\\/\b\f\n\r\té😀|\ufffd|\ufffdx|\ufffdA"}},
+		{in: "{\"v\":1,\"cookies\":\"a\xffb\xc3\"}", want: Entry{Cookies: "a\ufffdb\ufffd"}},
+		{in: `{"v":1,"acc\u0065ss_token":"k"}`, want: Entry{AccessToken: "k"}}, // keys are unescaped
+		// Repeated keys: the last wins; null leaves a field as it was.
+		{in: `{"v":1,"access_token":"a","access_token":"b"}`, want: Entry{AccessToken: "b"}},
+		{in: `{"v":1,"access_token":"a","access_token":null,"expires_at":"2026-11-23T08:00:00Z","expires_at":null}`,
+			want: Entry{AccessToken: "a", ExpiresAt: utc("2026-11-23T08:00:00Z")}},
+		{in: `{"v":1,"v":null}`, wantErr: noV},
+		{in: `{"v":null,"v":1}`},
+		{in: `{"v":2,"v":1}`},
+		// Unknown keys: any value.
+		{in: `{"x":{"y":[1,-0.5e+3,1E-2,true,false,null,"s\u0041",{},[]]},"v":1,"z":"\ud800"}`},
+		{in: nest(jsonread.MaxDepth - 1)},
+		{in: nest(jsonread.MaxDepth), wantErr: invalid}, // encoding/json's depth limit
+		// The version.
+		{in: `{"access_token":"a"}`, wantErr: noV},
+		{in: `null`, wantErr: noV},
+		{in: `{"v":2}`, wantErr: "cache entry version 2 is not supported"},
+		{in: `{"v":-0}`, wantErr: "cache entry version 0 is not supported"},
+		{in: `{"v":-9223372036854775808}`, wantErr: "cache entry version -9223372036854775808 is not supported"},
+		{in: `{"v":9223372036854775808}`, wantErr: invalid},
+		{in: `{"v":1.0}`, wantErr: invalid},
+		{in: `{"v":1e0}`, wantErr: invalid},
+		{in: `{"v":01}`, wantErr: invalid},
+		{in: `{"v":"1"}`, wantErr: invalid},
+		{in: `{"v":true}`, wantErr: invalid},
+		{in: `{"v":[1]}`, wantErr: invalid},
+		// Wrong types.
+		{in: `{"v":1,"access_token":1}`, wantErr: invalid},
+		{in: `{"v":1,"token_type":{}}`, wantErr: invalid},
+		{in: `{"v":1,"expires_at":0}`, wantErr: invalid},
+		{in: `{"v":1,"expires_at":"2026-11-23"}`, wantErr: invalid},
+		{in: `{"v":1,"expires_at":"2026-11-23T08:00:00\u005a"}`, wantErr: invalid}, // time.Time does not unescape
+		{in: `{"v":1,"expires_at":"10000-01-01T00:00:00Z"}`, wantErr: invalid},
+		// Syntax.
+		{in: ``, wantErr: invalid},
+		{in: ` `, wantErr: invalid},
+		{in: `[]`, wantErr: invalid},
+		{in: `"x"`, wantErr: invalid},
+		{in: `1`, wantErr: invalid},
+		{in: `{"v":1,}`, wantErr: invalid},
+		{in: `{"v":1 "x":2}`, wantErr: invalid},
+		{in: `{"v":1,"x":[1,]}`, wantErr: invalid},
+		{in: `{"v":1,"x":tru}`, wantErr: invalid},
+		{in: `{"v":1,"x":-}`, wantErr: invalid},
+		{in: `{"v":1,"x":1.}`, wantErr: invalid},
+		{in: `{"v":1,"x":"\x"}`, wantErr: invalid},
+		{in: `{"v":1,"x":"\u12"}`, wantErr: invalid},
+		{in: "{\"v\":1,\"x\":\"a\tb\"}", wantErr: invalid},
+		{in: `{'v':1}`, wantErr: invalid},
+		{in: "\ufeff{\"v\":1}", wantErr: invalid},
+		{in: `{"v":1`, wantErr: invalid},
+		// Trailing data, "]" and "}" included (json.Decoder.More let them through).
+		{in: `{"v":1} {}`, wantErr: trailing},
+		{in: `{"v":1}x`, wantErr: trailing},
+		{in: `{"v":1} ]`, wantErr: trailing},
+		{in: `{"v":1}}`, wantErr: trailing},
+		{in: `nullx`, wantErr: trailing},
+		// Keys match exactly: encoding/json took these.
+		{in: `{"V":1}`, wantErr: noV, folded: true},
+		{in: `{"v":1,"Access_Token":"a"}`, folded: true},
+		{in: `{"v":1,"coo\u212aies":"a"}`, folded: true}, // KELVIN SIGN folds to k
+	} {
+		got, err := DecodeEntry([]byte(c.in))
+		if c.wantErr != "" {
+			if err == nil || err.Error() != c.wantErr {
+				t.Errorf("DecodeEntry(%q) = %+v, %v; want error %q", c.in, got, err, c.wantErr)
+			}
+			if got != (Entry{}) {
+				t.Errorf("DecodeEntry(%q) = %+v with an error", c.in, got)
+			}
+		} else if err != nil {
+			t.Errorf("DecodeEntry(%q): %v", c.in, err)
+		} else if got.AccessToken != c.want.AccessToken || got.RefreshToken != c.want.RefreshToken || got.TokenType != c.want.TokenType ||
+			got.Cookies != c.want.Cookies || !got.ExpiresAt.Equal(c.want.ExpiresAt) || !got.IssuedAt.Equal(c.want.IssuedAt) {
+			t.Errorf("DecodeEntry(%q) = %+v, want %+v", c.in, got, c.want)
+		}
+		if foldedKey([]byte(c.in)) != c.folded {
+			t.Errorf("foldedKey(%q) = %v", c.in, !c.folded)
+		}
+		if !c.folded {
+			t.Run("", func(t *testing.T) { sameDecode(t, []byte(c.in)) })
+		}
 	}
 }

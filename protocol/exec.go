@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -67,17 +66,6 @@ func ParseExecInfo(env string) (ExecInfo, error) {
 	return info, nil
 }
 
-type execCredentialOut struct {
-	Kind       string        `json:"kind"`
-	APIVersion string        `json:"apiVersion"`
-	Status     execStatusOut `json:"status"`
-}
-
-type execStatusOut struct {
-	ExpirationTimestamp string `json:"expirationTimestamp,omitempty"`
-	Token               string `json:"token"`
-}
-
 // WriteExecCredential writes the plugin's answer as one line of JSON:
 // {"kind":"ExecCredential","apiVersion":…,"status":{"expirationTimestamp":…,"token":…}}.
 // spec is left out (client-go does not read it back). expirationTimestamp is
@@ -92,16 +80,25 @@ func WriteExecCredential(w io.Writer, apiVersion string, token string, expiresAt
 	if token == "" {
 		return errors.New("ExecCredential: empty token")
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(execCredentialOut{
-		Kind:       ExecKind,
-		APIVersion: apiVersion,
-		Status:     execStatusOut{ExpirationTimestamp: FormatTime(expiresAt), Token: token},
-	}); err != nil {
-		return err
+	// By hand, not by encoding/json (see appendCredentialJSON): the bytes of
+	// json.Encoder.Encode with SetEscapeHTML(false) on
+	// {Kind `json:"kind"`; APIVersion `json:"apiVersion"`; Status struct{
+	// ExpirationTimestamp `json:"expirationTimestamp,omitempty"`;
+	// Token `json:"token"`} `json:"status"`}.
+	b := make([]byte, 0, 160+len(apiVersion)+len(token))
+	b = append(b, `{"kind":`...)
+	b = appendJSONString(b, ExecKind)
+	b = append(b, `,"apiVersion":`...)
+	b = appendJSONString(b, apiVersion)
+	b = append(b, `,"status":{`...)
+	if exp := FormatTime(expiresAt); exp != "" {
+		b = append(b, `"expirationTimestamp":`...)
+		b = appendJSONString(b, exp)
+		b = append(b, ',')
 	}
-	_, err := w.Write(b.Bytes())
+	b = append(b, `"token":`...)
+	b = appendJSONString(b, token)
+	b = append(b, "}}\n"...)
+	_, err := w.Write(b)
 	return err
 }

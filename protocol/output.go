@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Credential is what `get` answers.
@@ -42,17 +43,6 @@ var ErrUnknownFormat = errors.New("unknown output format")
 // the caller's to keep.
 func Formats() []string {
 	return []string{FormatJSON, FormatToken, FormatHeader, FormatCurl, FormatEnv}
-}
-
-type credentialJSON struct {
-	Profile     string `json:"profile"`
-	Product     string `json:"product"`
-	URL         string `json:"url"`
-	Username    string `json:"username"`
-	TokenType   string `json:"token_type"`
-	AccessToken string `json:"access_token"`
-	ExpiresAt   string `json:"expires_at,omitempty"`
-	Source      string `json:"source"`
 }
 
 // FormatTime renders t the way every format here does: RFC 3339 in UTC,
@@ -96,37 +86,131 @@ func Write(w io.Writer, format string, c Credential) error {
 	if hasControl(c.TokenType) || strings.ContainsRune(c.TokenType, ' ') {
 		return errors.New("token type contains a space or control character")
 	}
-	var b bytes.Buffer
+	var b []byte
+	if format == FormatJSON {
+		b = make([]byte, 0, 160+len(c.Profile)+len(c.Product)+len(c.URL)+len(c.Username)+
+			len(c.TokenType)+len(c.AccessToken)+len(c.Source))
+	} else {
+		b = make([]byte, 0, 64+len(c.TokenType)+len(c.AccessToken))
+	}
 	switch format {
 	case FormatJSON:
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(credentialJSON{
-			Profile:     c.Profile,
-			Product:     c.Product,
-			URL:         c.URL,
-			Username:    c.Username,
-			TokenType:   c.TokenType,
-			AccessToken: c.AccessToken,
-			ExpiresAt:   FormatTime(c.ExpiresAt),
-			Source:      c.Source,
-		}); err != nil {
-			return err
-		}
+		b = appendCredentialJSON(b, c)
 	case FormatToken:
-		b.WriteString(c.AccessToken + "\n")
+		b = append(b, c.AccessToken...)
+		b = append(b, '\n')
 	case FormatHeader:
-		b.WriteString("Authorization: " + c.TokenType + " " + c.AccessToken + "\n")
+		b = append(b, "Authorization: "...)
+		b = append(b, c.TokenType...)
+		b = append(b, ' ')
+		b = append(b, c.AccessToken...)
+		b = append(b, '\n')
 	case FormatCurl:
-		b.WriteString("header = " + CurlQuote("Authorization: "+c.TokenType+" "+c.AccessToken) + "\n")
+		b = append(b, "header = "...)
+		b = append(b, CurlQuote("Authorization: "+c.TokenType+" "+c.AccessToken)...)
+		b = append(b, '\n')
 	case FormatEnv:
-		b.WriteString(EnvAccessToken + "=" + ShellQuote(c.AccessToken) + "\n")
-		b.WriteString(EnvTokenExpiresAt + "=" + ShellQuote(FormatTime(c.ExpiresAt)) + "\n")
+		b = append(b, EnvAccessToken+"="...)
+		b = append(b, ShellQuote(c.AccessToken)...)
+		b = append(b, "\n"+EnvTokenExpiresAt+"="...)
+		b = append(b, ShellQuote(FormatTime(c.ExpiresAt))...)
+		b = append(b, '\n')
 	default:
 		return fmt.Errorf("%w %q (known: %s)", ErrUnknownFormat, clip(format), strings.Join(Formats(), ", "))
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(b)
 	return err
+}
+
+// appendCredentialJSON appends the json format's line. It is written by hand
+// rather than by encoding/json, whose first use of a struct type builds its
+// encoder by reflection: a noticeable part of a process that answers a cache
+// hit. The bytes are those of json.Encoder.Encode with SetEscapeHTML(false)
+// on the struct
+//
+//	{Profile `json:"profile"`; Product `json:"product"`; URL `json:"url"`;
+//	 Username `json:"username"`; TokenType `json:"token_type"`;
+//	 AccessToken `json:"access_token"`; ExpiresAt `json:"expires_at,omitempty"`;
+//	 Source `json:"source"`}  (all strings)
+//
+// (the tests check it against exactly that).
+func appendCredentialJSON(b []byte, c Credential) []byte {
+	b = append(b, `{"profile":`...)
+	b = appendJSONString(b, c.Profile)
+	b = append(b, `,"product":`...)
+	b = appendJSONString(b, c.Product)
+	b = append(b, `,"url":`...)
+	b = appendJSONString(b, c.URL)
+	b = append(b, `,"username":`...)
+	b = appendJSONString(b, c.Username)
+	b = append(b, `,"token_type":`...)
+	b = appendJSONString(b, c.TokenType)
+	b = append(b, `,"access_token":`...)
+	b = appendJSONString(b, c.AccessToken)
+	if exp := FormatTime(c.ExpiresAt); exp != "" {
+		b = append(b, `,"expires_at":`...)
+		b = appendJSONString(b, exp)
+	}
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, c.Source)
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string, byte for byte as encoding/json
+// writes a string with HTML escaping off (Go 1.26, encode.go appendString):
+// '"' and '\\' escaped with a backslash; \b \f \n \r \t in their short
+// forms and the other bytes below 0x20 as \u00xx (lower-case hex); each byte
+// of invalid UTF-8 as \ufffd; U+2028 and U+2029 as \u2028 and \u2029;
+// everything else (DEL, '<', '>', '&' included) as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c-0x20 < utf8.RuneSelf-0x20 && c != '"' && c != '\\' { // printable ASCII or DEL
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // ErrorBody is the failure answer of JSON protocol v1.
