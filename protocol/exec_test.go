@@ -171,3 +171,96 @@ func TestExecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// parseExecInfoReflect is ParseExecInfo as it was, with json.Unmarshal into a
+// struct: the reference of the hand-written reader.
+func parseExecInfoReflect(env string) (ExecInfo, error) {
+	if strings.TrimSpace(env) == "" {
+		return ExecInfo{APIVersion: ExecV1}, nil
+	}
+	var obj struct {
+		APIVersion *string `json:"apiVersion"`
+		Kind       *string `json:"kind"`
+		Spec       *struct {
+			Interactive *bool `json:"interactive"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal([]byte(env), &obj); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: field %q has the wrong type", clip(te.Field))
+		}
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO is not a JSON object")
+	}
+	if obj.Kind == nil || *obj.Kind != ExecKind {
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: kind must be %q", ExecKind)
+	}
+	if obj.APIVersion == nil {
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: apiVersion is missing")
+	}
+	info := ExecInfo{APIVersion: *obj.APIVersion}
+	if info.APIVersion != ExecV1 && info.APIVersion != ExecV1beta1 {
+		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: unsupported apiVersion %q (supported: %s, %s)",
+			clip(info.APIVersion), ExecV1, ExecV1beta1)
+	}
+	if obj.Spec != nil && obj.Spec.Interactive != nil {
+		info.Interactive = *obj.Spec.Interactive
+	}
+	return info, nil
+}
+
+// sameExecInfo fails t unless ParseExecInfo and the reference agree on env:
+// the same info, the same error text.
+func sameExecInfo(t *testing.T, env string) {
+	t.Helper()
+	got, err := ParseExecInfo(env)
+	want, wantErr := parseExecInfoReflect(env)
+	if got != want || (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+		t.Fatalf("ParseExecInfo(%q) = %+v, %v\nreference           %+v, %v", env, got, err, want, wantErr)
+	}
+}
+
+func TestParseExecInfoMatchesEncodingJSON(t *testing.T) {
+	const head = `{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1"`
+	for _, env := range []string{
+		"", " ", "\u00a0", "null", " null ", "nul", "null x", "{}", "[]", `"x"`, "1", "true", "{", "{} {}", "{}]",
+		head + `}`, head + `,"spec":{"interactive":true}}`, head + `,"spec":{"interactive":false}}`,
+		head + `,"spec":{"interactive":true},"spec":{}}`, // a second spec merges
+		head + `,"spec":{"interactive":true},"spec":null,"spec":{}}`,
+		head + `,"spec":{"interactive":true,"interactive":null}}`,
+		head + `,"spec":{"interactive":"yes"}}`, head + `,"spec":{"interactive":1}}`, head + `,"spec":{"interactive":{}}}`,
+		head + `,"spec":{"interactive":[true]}}`, head + `,"spec":[]}`, head + `,"spec":"x"}`, head + `,"spec":1}`, head + `,"spec":true}`,
+		head + `,"spec":{"interactive":"yes"},"kind":1}`, // the first wrong type is named
+		head + `,"spec":{"interactive":"yes"}`,           // ... unless the JSON is malformed
+		head + `,"spec":{"interactive":"yes"}} x`,
+		head + `,"spec":{"interactive":tru}}`,
+		head + `,"kind":null}`, head + `,"apiVersion":null}`, head + `,"kind":"Pod","kind":"ExecCredential"}`,
+		head + `,"kind":{}}`, head + `,"kind":[]}`, head + `,"apiVersion":true}`, head + `,"apiVersion":1.5}`,
+		`{"KIND":"ExecCredential","APIVERSION":"client.authentication.k8s.io/v1beta1","Spec":{"INTERACTIVE":true}}`,
+		`{"\u212aind":"ExecCredential","apiVer\u017fion":"client.authentication.k8s.io/v1","\u017fpec":{"interactive":true}}`,
+		"{\"k\u0130nd\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\"}",
+		`{"ki\u006ed":"Exec\u0043redential","apiVersion":"client.authentication.k8s.io\/v1"}`,
+		`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1` + "\xff" + `"}`,
+		`{"kind":"ExecCredential","apiVersion":"\ud800"}`,
+		head + `,"spec":{"cluster":{"server":"https://k8s:6443","config":{"a":[1,-2.5e3,null,false,{}]}},"interactive":true},"status":null}`,
+	} {
+		sameExecInfo(t, env)
+	}
+	// encoding/json's nesting limit: 10000 objects and arrays, the top-level object included.
+	for _, c := range []struct {
+		env string
+		ok  bool
+	}{
+		{head + `,"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`, true},
+		{head + `,"x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`, false},
+		{head + `,"spec":{"x":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `}}`, true},
+		{head + `,"spec":{"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}}`, false},
+		{head + `,"x":` + strings.Repeat(`{"a":`, 9999) + "1" + strings.Repeat("}", 9999) + `}`, true},
+		{head + `,"x":` + strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000) + `}`, false},
+	} {
+		if _, err := ParseExecInfo(c.env); (err == nil) != c.ok {
+			t.Errorf("nesting %d: %v", strings.Count(c.env, "[")+strings.Count(c.env, "{"), err)
+		}
+		sameExecInfo(t, c.env)
+	}
+}

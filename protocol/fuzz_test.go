@@ -194,10 +194,13 @@ func FuzzParseExecInfo(f *testing.F) {
 		`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1alpha1"}`,
 		`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"s","config":{"a":1}},"interactive":false}}`,
 		`{"KIND":"ExecCredential","apiversion":"client.authentication.k8s.io/v1"}`,
+		`{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":"x"},"kind":1}`,
+		`{"\u212aind":"ExecCredential","apiVer\u017fion":"client.authentication.k8s.io/v1","spec":null,"spec":{"interactive":true}}`,
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, env string) {
+		sameExecInfo(t, env) // the same as encoding/json's decoding
 		info, err := ParseExecInfo(env)
 		if err != nil {
 			var re *RequestError
