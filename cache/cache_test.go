@@ -261,7 +261,7 @@ func TestDecodeEntryCases(t *testing.T) {
 			got.Cookies != c.want.Cookies || !got.ExpiresAt.Equal(c.want.ExpiresAt) || !got.IssuedAt.Equal(c.want.IssuedAt) {
 			t.Errorf("DecodeEntry(%q) = %+v, want %+v", c.in, got, c.want)
 		}
-		if foldedKey([]byte(c.in)) != c.folded {
+		if foldedKey([]byte(c.in), entryKeys) != c.folded {
 			t.Errorf("foldedKey(%q) = %v", c.in, !c.folded)
 		}
 		if !c.folded {

@@ -132,8 +132,8 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 	if !ok {
 		return nil, errMalformed
 	}
-	var h jweHeader
-	if json.Unmarshal(hdrJSON, &h) != nil {
+	h, ok := readHeader(hdrJSON)
+	if !ok {
 		return nil, errMalformed
 	}
 	var kekLen int
@@ -209,17 +209,13 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 		// The passphrase opened the key: the content itself is damaged.
 		return nil, errMalformed
 	}
-	// Only the two fields read: the other four of fileItem are ignored
-	// either way, and fewer fields are less reflection on every hit.
-	var item struct {
-		Key  string
-		Data []byte
-	}
-	if json.Unmarshal(plain, &item) != nil || item.Key != key {
+	// Only the two fields read: the other four of fileItem are ignored.
+	itemKey, data, ok := readItem(plain)
+	if !ok || itemKey != key {
 		return nil, errMalformed
 	}
-	if item.Data == nil {
-		item.Data = []byte{}
+	if data == nil {
+		data = []byte{}
 	}
-	return item.Data, nil
+	return data, nil
 }
