@@ -27,24 +27,44 @@ const (
 )
 
 func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
+	unlock, _, err := l.lock(ctx, key, nil)
+	return unlock, err
+}
+
+// LockOr waits for key's lock as l.Lock does, but gives up as soon as
+// ready reports true (it is asked between attempts while another process
+// holds the lock), with locked false and no error: the holder did what the
+// lock was wanted for, typically writing a fresh token that reading needs
+// no lock for. Waiters then finish together right after the holder's write
+// instead of taking the lock one after another. A Locker of another kind
+// just locks.
+func LockOr(ctx context.Context, l Locker, key string, ready func() bool) (unlock func(), locked bool, err error) {
+	if fl, ok := l.(*fileLocker); ok {
+		return fl.lock(ctx, key, ready)
+	}
+	unlock, err = l.Lock(ctx, key)
+	return unlock, err == nil, err
+}
+
+func (l *fileLocker) lock(ctx context.Context, key string, ready func() bool) (func(), bool, error) {
 	if err := CheckKey(key); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	ld := locksDir(l.dir)
 	if _, err := os.Stat(ld); err != nil {
 		if err := EnsureDir(l.dir); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if err := EnsureDir(ld); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	f, err := openLockFile(filepath.Join(ld, key+".lock"))
 	if err != nil {
-		return nil, unavailable(err, "cannot open the cache lock file")
+		return nil, false, unavailable(err, "cannot open the cache lock file")
 	}
 	// Non-blocking attempts with a short backoff: a blocking flock cannot be
 	// cancelled by ctx. The wait after a release is at most lockPollMax.
@@ -54,7 +74,7 @@ func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
 		ok, err := tryLockFile(f)
 		if err != nil {
 			f.Close()
-			return nil, unavailable(err, "cannot lock the cache lock file")
+			return nil, false, unavailable(err, "cannot lock the cache lock file")
 		}
 		if ok {
 			var once sync.Once
@@ -63,7 +83,14 @@ func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
 					unlockFile(f)
 					f.Close()
 				})
-			}, nil
+			}, true, nil
+		}
+		if ready != nil && ready() {
+			if timer != nil {
+				timer.Stop()
+			}
+			f.Close()
+			return func() {}, false, nil
 		}
 		if timer == nil {
 			timer = time.NewTimer(delay)
@@ -74,7 +101,7 @@ func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
 		case <-ctx.Done():
 			timer.Stop()
 			f.Close()
-			return nil, fmt.Errorf("waiting for the cache lock: %w", ctx.Err())
+			return nil, false, fmt.Errorf("waiting for the cache lock: %w", ctx.Err())
 		case <-timer.C:
 		}
 		if delay *= 2; delay > lockPollMax {

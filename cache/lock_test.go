@@ -268,3 +268,47 @@ func TestLockContextCancel(t *testing.T) {
 		t.Error("invalid key accepted")
 	}
 }
+
+func TestLockOr(t *testing.T) {
+	l := NewFileLocker(t.TempDir())
+	ctx := context.Background()
+	key := Key("vb365", "https://h", "u", "password", "", "")
+	unlock, err := l.Lock(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Held elsewhere: ready ends the wait without the lock.
+	calls := 0
+	u2, locked, err := LockOr(ctx, l, key, func() bool { calls++; return calls == 3 })
+	if err != nil || locked || calls != 3 {
+		t.Fatalf("LockOr with ready: locked %v err %v after %d calls", locked, err, calls)
+	}
+	u2() // a no-op, safe to call
+
+	// Never ready: the lock is taken once the holder lets go.
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		unlock()
+	}()
+	u3, locked, err := LockOr(ctx, l, key, func() bool { return false })
+	if err != nil || !locked {
+		t.Fatalf("LockOr after release: locked %v err %v", locked, err)
+	}
+	// Now held by this caller: a plain Lock attempt must wait.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := l.Lock(short, key); err == nil {
+		t.Fatal("a second Lock succeeded while LockOr's lock was held")
+	}
+	u3()
+
+	// A context that ends while waiting is an error, ready or not.
+	u4, _ := l.Lock(ctx, key)
+	short2, cancel2 := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel2()
+	if _, _, err := LockOr(short2, l, key, func() bool { return false }); err == nil {
+		t.Fatal("LockOr returned without the lock, ready or an error")
+	}
+	u4()
+}

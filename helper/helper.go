@@ -216,12 +216,26 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
-	unlock, err := lk.Lock(ctx, key)
+	// While another process holds the lock (it is running a grant), the
+	// entry is read again between attempts: its fresh token is the answer.
+	var renewed cache.Entry
+	unlock, locked, err := cache.LockOr(ctx, lk, key, func() bool {
+		e, ok, err := h.load(st, key)
+		if err != nil || !ok || r.ForceRefresh || !h.fresh(p, e, r.MinValid) {
+			return false
+		}
+		renewed = e
+		return true
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, wrapf(ExitUnreachable, err, "profile %q: timed out after %s waiting for another process's login", p.Name, p.Timeout.Duration)
 		}
 		return nil, cacheError(err)
+	}
+	if !locked {
+		h.debugf("profile %q: another process renewed the token", p.Name)
+		return &Result{Profile: p, Entry: renewed, Source: SourceCache}, nil
 	}
 	defer unlock()
 
