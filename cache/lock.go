@@ -23,7 +23,7 @@ func NewFileLocker(dir string) Locker { return &fileLocker{dir: dir} }
 
 const (
 	lockPollMin = time.Millisecond
-	lockPollMax = 20 * time.Millisecond
+	lockPollMax = 10 * time.Millisecond
 )
 
 func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
