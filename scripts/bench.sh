@@ -50,5 +50,5 @@ fi
 
 # shellcheck disable=SC2086
 go run ./scripts/benchhit -bin "$out/veeam-credential-helper" -hello "$out/hello-world" \
-  -bin2 "$out/veeam-credential-helper-engine" -bin2-label "the engine alone (one binary, as before)" \
+  -bin2 "$out/veeam-credential-helper-engine" -bin2-label "engine alone, as before" \
   -n "${ROUNDS:-200}" "${gke[@]}" ${BENCH_ARGS:-}
