@@ -124,13 +124,13 @@ func DecodeEntry(b []byte) (Entry, error) {
 				v, hasV = int(n), true
 				return err == nil
 			case "access_token":
-				return entryString(&r, &e.AccessToken)
+				return r.StringInto(&e.AccessToken)
 			case "refresh_token":
-				return entryString(&r, &e.RefreshToken)
+				return r.StringInto(&e.RefreshToken)
 			case "token_type":
-				return entryString(&r, &e.TokenType)
+				return r.StringInto(&e.TokenType)
 			case "cookies":
-				return entryString(&r, &e.Cookies)
+				return r.StringInto(&e.Cookies)
 			case "expires_at":
 				return entryTime(&r, &e.ExpiresAt)
 			case "issued_at":
@@ -158,18 +158,6 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("cache entry version %d is not supported", v)
 	}
 	return e, nil
-}
-
-// entryString reads a string field of the entry; null leaves it as it is.
-func entryString(r *jsonread.Reader, dst *string) bool {
-	if r.Peek() == 'n' {
-		return r.Literal("null")
-	}
-	s, ok := r.String()
-	if ok {
-		*dst = string(s)
-	}
-	return ok
 }
 
 // entryTime reads a time field as encoding/json did: time.Time.UnmarshalJSON

@@ -23,13 +23,13 @@ func readHeader(b []byte) (jweHeader, bool) {
 	ok := readObject(&r, func(key []byte) bool {
 		switch string(key) {
 		case "alg":
-			return readString(&r, &h.Alg)
+			return r.StringInto(&h.Alg)
 		case "enc":
-			return readString(&r, &h.Enc)
+			return r.StringInto(&h.Enc)
 		case "p2s":
-			return readString(&r, &h.P2S)
+			return r.StringInto(&h.P2S)
 		case "zip":
-			return readString(&r, &h.Zip)
+			return r.StringInto(&h.Zip)
 		case "p2c":
 			if r.Peek() == 'n' {
 				return r.Literal("null")
@@ -57,7 +57,7 @@ func readItem(b []byte) (key string, data []byte, ok bool) {
 	ok = readObject(&r, func(k []byte) bool {
 		switch string(k) {
 		case "Key":
-			return readString(&r, &key)
+			return r.StringInto(&key)
 		case "Data":
 			if r.Peek() == 'n' {
 				return r.Literal("null")
@@ -93,15 +93,4 @@ func readObject(r *jsonread.Reader, field func(key []byte) bool) bool {
 		return false
 	}
 	return r.AtEnd()
-}
-
-func readString(r *jsonread.Reader, dst *string) bool {
-	if r.Peek() == 'n' {
-		return r.Literal("null")
-	}
-	s, ok := r.String()
-	if ok {
-		*dst = string(s)
-	}
-	return ok
 }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
@@ -83,23 +81,10 @@ func runPlugin(c *cmdContext) error {
 }
 
 func findPluginBinary() (string, error) {
-	name := pluginBinary
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if self, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(self); err == nil {
-			self = real
-		}
-		p := filepath.Join(filepath.Dir(self), name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
+	if p, err := cli.FindSibling(pluginBinary); err == nil {
 		return p, nil
 	} else if !errors.Is(err, exec.ErrNotFound) {
-		return "", &helper.Error{Exit: helper.ExitUsage, Msg: "cannot run " + name + ": " + err.Error()}
+		return "", &helper.Error{Exit: helper.ExitUsage, Msg: "cannot run " + pluginBinary + ": " + err.Error()}
 	}
 	return "", helper.UsageError("plugin mode is served by %s, which is neither next to this binary nor on PATH: "+
 		"install it with `go install github.com/veeam-tools/veeam-credential-helper/cmd/%s@latest`", pluginBinary, pluginBinary)

@@ -4,30 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
+
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 )
 
 // engineBinary is the full program, installed next to this one.
 const engineBinary = "veeam-credential-helper-engine"
 
-// findEngine looks next to this executable (symlinks resolved), then on PATH.
+// findEngine looks next to this executable, then on PATH.
 func findEngine() (string, error) {
-	name := engineBinary
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	if self, err := os.Executable(); err == nil {
-		if real, err := filepath.EvalSymlinks(self); err == nil {
-			self = real
-		}
-		p := filepath.Join(filepath.Dir(self), name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(engineBinary); err == nil {
+	if p, err := cli.FindSibling(engineBinary); err == nil {
 		return p, nil
 	}
 	return "", errors.New(engineBinary + " is not installed next to veeam-credential-helper nor on PATH: " +

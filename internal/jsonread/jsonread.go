@@ -89,6 +89,19 @@ func (r *Reader) String() ([]byte, bool) {
 	return Unquote(r.b[start:end]), true
 }
 
+// StringInto reads a string into *dst, or null, which leaves *dst as it is
+// (what encoding/json does for a string field).
+func (r *Reader) StringInto(dst *string) bool {
+	if r.Peek() == 'n' {
+		return r.Literal("null")
+	}
+	s, ok := r.String()
+	if ok {
+		*dst = string(s)
+	}
+	return ok
+}
+
 // RawString reads a string and returns it as it is in the input, quotes
 // included (what encoding/json hands to an UnmarshalJSON method).
 func (r *Reader) RawString() ([]byte, bool) {

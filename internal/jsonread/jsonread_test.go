@@ -96,3 +96,22 @@ func TestNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestStringInto(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`"a\u00e9"`, "aé", true},
+		{`null`, "kept", true},
+		{`7`, "kept", false},
+		{`"unterminated`, "kept", false},
+	} {
+		got := "kept"
+		r := New([]byte(tc.in))
+		if ok := r.StringInto(&got); ok != tc.ok || got != tc.want {
+			t.Errorf("StringInto(%s) = %q %v, want %q %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

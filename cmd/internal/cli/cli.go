@@ -6,6 +6,10 @@ package cli
 
 import (
 	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -71,4 +75,24 @@ func Credential(p *config.Profile, e cache.Entry, source string) protocol.Creden
 		ExpiresAt:   e.ExpiresAt,
 		Source:      source,
 	}
+}
+
+// FindSibling finds the program name (".exe" added on Windows) installed
+// next to this executable (symlinks resolved, so a link in a bin directory
+// finds the real installation), else on PATH. The error is exec.LookPath's.
+func FindSibling(name string) (string, error) {
+	file := name
+	if runtime.GOOS == "windows" {
+		file += ".exe"
+	}
+	if self, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(self); err == nil {
+			self = real
+		}
+		p := filepath.Join(filepath.Dir(self), file)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return exec.LookPath(name)
 }

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -33,5 +36,43 @@ func TestApplyRequest(t *testing.T) {
 				t.Fatalf("profile %q min %v force %v", profile, o.MinValid, o.ForceRefresh)
 			}
 		})
+	}
+}
+
+func TestFindSibling(t *testing.T) {
+	// The test binary's own directory holds no such program, and PATH does not either.
+	t.Setenv("PATH", t.TempDir())
+	if p, err := FindSibling("veeam-credential-helper-no-such-program"); err == nil {
+		t.Fatalf("found %q", p)
+	}
+	// On PATH.
+	dir := t.TempDir()
+	name := "vch-sibling-test"
+	file := filepath.Join(dir, name)
+	if runtime.GOOS == "windows" {
+		file += ".exe"
+	}
+	if err := os.WriteFile(file, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	if p, err := FindSibling(name); err != nil || p != file {
+		t.Fatalf("FindSibling = %q, %v; want %q", p, err, file)
+	}
+	// Next to the executable wins over PATH.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if real, err := filepath.EvalSymlinks(self); err == nil {
+		self = real
+	}
+	next := filepath.Join(filepath.Dir(self), filepath.Base(file))
+	if err := os.WriteFile(next, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(next)
+	if p, err := FindSibling(name); err != nil || p != next {
+		t.Fatalf("FindSibling = %q, %v; want the sibling %q", p, err, next)
 	}
 }
