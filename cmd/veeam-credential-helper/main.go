@@ -53,9 +53,6 @@ func main() {
 // front answers a cache hit: the bytes for stdout and true. Anything else
 // is false, for the engine. *stdin gets what was read of stdin.
 func front(args []string, stdin *[]byte) ([]byte, bool) {
-	if _, ok := os.LookupEnv("VEEAM_CREDENTIAL_HELPER_NO_FRONT"); ok {
-		return nil, false
-	}
 	var g cli.Globals
 	gfs := newFlagSet(&g)
 	if gfs.Parse(args) != nil || gfs.NArg() == 0 {
