@@ -13,7 +13,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,7 +77,11 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 			return nil, false
 		}
 		if !term.IsTerminal(int(os.Stdin.Fd())) {
-			jr, err := protocol.DecodeRequest(bytes.NewReader(readStdin(stdin)))
+			in, ok := readStdin(stdin)
+			if !ok {
+				return nil, false
+			}
+			jr, err := protocol.DecodeRequest(bytes.NewReader(in))
 			if err != nil {
 				return nil, false
 			}
@@ -109,7 +112,11 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 			return nil, false
 		}
 	case name == "git" && fs.NArg() == 1 && fs.Arg(0) == "get":
-		req, err := protocol.ReadGit(bytes.NewReader(readStdin(stdin)))
+		in, ok := readStdin(stdin)
+		if !ok {
+			return nil, false
+		}
+		req, err := protocol.ReadGit(bytes.NewReader(in))
 		if err != nil {
 			return nil, false
 		}
@@ -152,15 +159,19 @@ func newFlagSet(g *cli.Globals) *flag.FlagSet {
 
 // readStdin reads the request as the engine would (at most
 // protocol.MaxInput+1 bytes: more is the engine's error to report) and keeps
-// it for the engine.
-func readStdin(keep *[]byte) []byte {
+// it for the engine. A read error is the engine's to report too: then only
+// what was read, if anything, is kept (nothing kept: the engine reads fd 0
+// as it is).
+func readStdin(keep *[]byte) ([]byte, bool) {
 	b, err := io.ReadAll(io.LimitReader(os.Stdin, protocol.MaxInput+1))
-	*keep = b
-	if err != nil && !errors.Is(err, os.ErrClosed) {
-		// A read error is the engine's to report; it reads what is left.
-		return nil
+	if err != nil {
+		if len(b) > 0 {
+			*keep = b
+		}
+		return nil, false
 	}
-	return b
+	*keep = b
+	return b, true
 }
 
 func loadConfig(path string) (*config.Config, bool) {
