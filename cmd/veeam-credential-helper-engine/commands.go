@@ -44,7 +44,7 @@ func runGet(c *cmdContext) error {
 	err := func() error {
 		opts, profile := getOpts, c.profile()
 		var jr protocol.Request
-		if !c.stdinIsTerminal() && c.io.in != nil {
+		if !opts.NoStdin && !c.stdinIsTerminal() && c.io.in != nil {
 			var err error
 			if jr, err = protocol.DecodeRequest(c.io.in); err != nil {
 				return helper.UsageError("%v", err)

@@ -5,10 +5,12 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
@@ -156,5 +158,50 @@ func TestFrontWithoutEngine(t *testing.T) {
 	mustOK(t, e.Run("", "get"))
 	if r := runAlone(t, e, front, "", nil, "get", "--format", "token"); r.Exit != 0 || !strings.HasPrefix(r.Stdout, "vb365-at-") {
 		t.Fatalf("hit without the engine: %+v", r)
+	}
+}
+
+// get --no-stdin leaves stdin alone: an open pipe does not hang it (a hit by
+// the front, a miss by the engine), and a `while read` loop's input is not
+// consumed.
+func TestGetNoStdin(t *testing.T) {
+	e, em := vb365Env(t, "")
+	for _, hitOrMiss := range []string{"miss", "hit"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := e.Command(ctx, "get", "--no-stdin", "--format", "token")
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := cmd.Output() // stdin stays open until after it returns
+		cancel()
+		w.Close()
+		if err != nil || !strings.HasPrefix(string(out), "vb365-at-") {
+			t.Fatalf("%s with an open stdin: %v %q", hitOrMiss, err, out)
+		}
+	}
+	if g := em.Counts().Grants["password"]; g != 1 {
+		t.Fatalf("grants %d", g)
+	}
+
+	// The loop's input stays where it was: the file offset does not move.
+	list := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(list, []byte("host-1\nhost-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bin := range []string{testenv.Binary(t), testenv.Engine(t)} {
+		f, err := os.Open(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := e.CommandOf(context.Background(), bin, "get", "--no-stdin", "--format", "token")
+		cmd.Stdin = f
+		if out, err := cmd.Output(); err != nil || !strings.HasPrefix(string(out), "vb365-at-") {
+			t.Fatalf("%s: %v %q", filepath.Base(bin), err, out)
+		}
+		if off, err := f.Seek(0, io.SeekCurrent); err != nil || off != 0 {
+			t.Fatalf("%s read stdin up to offset %d (%v)", filepath.Base(bin), off, err)
+		}
+		f.Close()
 	}
 }

@@ -76,7 +76,7 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 		if !slices.Contains(protocol.Formats(), o.Format) {
 			return nil, false
 		}
-		if !term.IsTerminal(int(os.Stdin.Fd())) {
+		if !o.NoStdin && !term.IsTerminal(int(os.Stdin.Fd())) {
 			in, ok := readStdin(stdin)
 			if !ok {
 				return nil, false

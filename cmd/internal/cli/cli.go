@@ -38,6 +38,7 @@ type GetFlags struct {
 	Format       string
 	MinValid     time.Duration
 	ForceRefresh bool
+	NoStdin      bool
 }
 
 // Register adds `get`'s flags to fs.
@@ -45,6 +46,9 @@ func (o *GetFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Format, "format", protocol.FormatJSON, "answer format: "+strings.Join(protocol.Formats(), " | "))
 	fs.DurationVar(&o.MinValid, "min-valid", 0, "the token must stay valid at least this long (e.g. 5m)")
 	fs.BoolVar(&o.ForceRefresh, "force-refresh", false, "renew the token even when the cached one is good")
+	// A script's loop (`while read …; do … get …; done < list`) or a parent
+	// that leaves stdin open must not lose its input to, or hang, `get`.
+	fs.BoolVar(&o.NoStdin, "no-stdin", false, "do not read a JSON request from stdin (it may stay open and unread)")
 }
 
 // maxMinValidSeconds (ten years) is more than any token lives.
