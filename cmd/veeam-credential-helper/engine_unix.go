@@ -19,7 +19,6 @@ func execEngine(path string, argv []string, stdin []byte) error {
 			return fmt.Errorf("cannot hand stdin to %s: %v", engineBinary, err)
 		}
 	}
-	argv = append([]string{argv[0]}, argv[1:]...)
 	return fmt.Errorf("cannot run %s: %w", path, unix.Exec(path, argv, os.Environ()))
 }
 

@@ -7,7 +7,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +205,29 @@ func TestGetNoStdin(t *testing.T) {
 			t.Fatalf("%s read stdin up to offset %d (%v)", filepath.Base(bin), off, err)
 		}
 		f.Close()
+	}
+}
+
+// `go run ./cmd/veeam-credential-helper …` from a checkout: no engine beside
+// a binary in Go's build cache, so the front builds one (into the user's
+// cache directory) and hands it the call.
+func TestGoRunBuildsTheEngine(t *testing.T) {
+	goEnv := func(name string) string {
+		out, err := exec.Command("go", "env", name).Output()
+		if err != nil {
+			t.Fatalf("go env %s: %v", name, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	cacheHome := t.TempDir()
+	cmd := exec.Command("go", "run", "./cmd/veeam-credential-helper", "version")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheHome, "GOCACHE="+goEnv("GOCACHE"), "GOMODCACHE="+goEnv("GOMODCACHE"), "GOFLAGS=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "veeam-credential-helper ") {
+		t.Fatalf("go run … version: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(cacheHome, "veeam-credential-helper", "go-run", "veeam-credential-helper-engine")); err != nil && runtime.GOOS == "linux" {
+		t.Fatalf("no engine built in the cache directory: %v", err)
 	}
 }
