@@ -5,7 +5,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
@@ -58,6 +61,7 @@ func TestFrontAnswersHitsLikeTheEngine(t *testing.T) {
 	host := gitHost(t, em)
 	const v1 = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`
 	const v1beta1 = `{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":{}}`
+	const v1interactive = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}`
 	for _, tc := range []struct {
 		name  string
 		stdin string
@@ -65,6 +69,28 @@ func TestFrontAnswersHitsLikeTheEngine(t *testing.T) {
 		args  []string
 	}{
 		{"json", "", nil, []string{"get"}},
+		{"single-dash format", "", nil, []string{"get", "-format=token"}},
+		{"format given twice", "", nil, []string{"get", "--format", "curl", "--format", "token"}},
+		{"-p given twice", "", nil, []string{"-p", "nope", "get", "-p", "m365"}},
+		{"config after the command", "", nil, []string{"get", "--config", e.ConfigPath, "--format", "env"}},
+		{"end of flags", "", nil, []string{"get", "--format", "token", "--"}},
+		{"debug=false", "", nil, []string{"--debug=false", "get"}},
+		{"no-stdin", `{"profile":"nope"}`, nil, []string{"get", "--no-stdin"}},
+		{"min-valid negative", "", nil, []string{"get", "--min-valid=-1h"}},
+		{"whitespace request", " \n\t\r\n", nil, []string{"get"}},
+		{"request with a password", `{"password":"not-used-on-a-hit","mfa_code":"123456"}`, nil, []string{"get", "--format", "token"}},
+		{"request min_valid_seconds 0", `{"min_valid_seconds":0,"force_refresh":false}`, nil, []string{"get"}},
+		{"request profile over VEEAM_PROFILE", `{"profile":"m365"}`, []string{"VEEAM_PROFILE=nope"}, []string{"get"}},
+		{"-p over request profile", `{"profile":"nope"}`, nil, []string{"get", "-p", "m365"}},
+		{"exec-credential no KUBERNETES_EXEC_INFO", "", nil, []string{"exec-credential"}},
+		{"exec-credential interactive", "", []string{"KUBERNETES_EXEC_INFO=" + v1interactive}, []string{"exec-credential", "--profile", "m365"}},
+		{"git get no blank line", "protocol=https\nhost=" + host, nil, []string{"git", "get"}},
+		{"git get CRLF", "protocol=https\r\nhost=" + host + "\r\n\r\n", nil, []string{"git", "get"}},
+		{"git get username and wwwauth", "protocol=https\nhost=" + host + "\nusername=" + m365User + "\nwwwauth[]=Bearer realm=x\n\n", nil, []string{"git", "get"}},
+		{"git get -p after git", "protocol=https\nhost=" + host + "\n\n", nil, []string{"git", "-p", "m365", "get"}},
+		{"git get VEEAM_PROFILE another host", "protocol=https\nhost=github.com\n\n", []string{"VEEAM_PROFILE=nope"}, []string{"git", "get"}},
+		{"git get plain http", "protocol=http\nhost=" + host + "\n\n", nil, []string{"git", "get"}},
+		{"git get another user", "protocol=https\nhost=" + host + "\nusername=someone-else\n\n", nil, []string{"git", "get"}},
 		{"token", "", nil, []string{"get", "--format", "token"}},
 		{"header", "", nil, []string{"get", "--format=header"}},
 		{"curl", "", nil, []string{"get", "--format", "curl"}},
@@ -90,7 +116,7 @@ func TestFrontAnswersHitsLikeTheEngine(t *testing.T) {
 			if got.Exit != want.Exit || got.Stdout != want.Stdout || got.Stderr != want.Stderr {
 				t.Fatalf("front answered differently from the engine:\nfront  %+v\nengine %+v", got, want)
 			}
-			if tc.name != "git get another host" && !strings.Contains(got.Stdout, "vb365-at-") {
+			if !strings.Contains(tc.name, "another") && tc.name != "git get plain http" && !strings.Contains(got.Stdout, "vb365-at-") {
 				t.Fatalf("no token in the answer: %q", got.Stdout)
 			}
 		})
@@ -229,5 +255,141 @@ func TestGoRunBuildsTheEngine(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cacheHome, "veeam-credential-helper", "go-run", "veeam-credential-helper-engine")); err != nil && runtime.GOOS == "linux" {
 		t.Fatalf("no engine built in the cache directory: %v", err)
+	}
+}
+
+// runOpen runs bin as RunOf does, but with stdin a pipe that gets stdin and
+// then stays open until the process has exited (git, kubectl and scripts may
+// leave it so). A process that waits for EOF is killed after 30 seconds.
+func runOpen(t *testing.T, e *testenv.Env, bin, stdin string, args ...string) testenv.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := e.CommandOf(ctx, bin, args...)
+	w, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, stdin); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait() // closes w once the process has exited
+	r := testenv.Result{Stdout: out.String(), Stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.Exit = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return r
+}
+
+// The front and the engine alone, on the same home and input, answer the
+// same bytes on stdout and stderr with the same exit code: here for what
+// the front must not do differently on its way to a hit or to the engine.
+func TestFrontDivergesNotFromTheEngine(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("shell scripts as passphrase_command")
+	}
+	const v1 = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`
+	for _, tc := range []struct {
+		name string
+		// setup changes the home after its cache was filled; before runs
+		// before each of the two runs.
+		setup  func(t *testing.T, e *testenv.Env, em *emulator.Emulator) (before func())
+		stdin  string // with "{host}" replaced by the emulator's host
+		open   bool   // stdin stays open after the request
+		env    []string
+		args   []string
+		answer string // in stdout
+	}{
+		// git writes its request up to a blank line: the engine answers
+		// there, open stdin or not.
+		{name: "git get, stdin left open", stdin: "protocol=https\nhost={host}\n\n", open: true,
+			args: []string{"git", "get"}, answer: "password=vb365-at-"},
+		{name: "git get another host, stdin left open", stdin: "protocol=https\nhost=github.com\n\n", open: true,
+			args: []string{"git", "get"}},
+		{name: "git get bad line, stdin left open", stdin: "protocol=https\nhost={host}\nnot a key value\n\n", open: true,
+			args: []string{"git", "get"}},
+		{name: "git get a miss, stdin left open", stdin: "protocol=https\nhost={host}\n\n", open: true,
+			setup: func(t *testing.T, e *testenv.Env, em *emulator.Emulator) func() {
+				mustOK(t, e.Run("", "logout"))
+				return nil
+			},
+			args: []string{"git", "get"}, answer: "password=vb365-at-"},
+		// The passphrase command runs once per call, as the engine alone
+		// runs it: its own stderr once, a prompt (pinentry) once. Here a
+		// miss the engine answers from the cache (the server fails), so
+		// both runs see the same cache.
+		{name: "passphrase_command, a miss", setup: passphraseCommand(true),
+			args: []string{"get", "--min-valid", "2h", "--format", "token"}, answer: "vb365-at-"},
+		{name: "passphrase_command, a hit", setup: passphraseCommand(false),
+			args: []string{"get", "--format", "token"}, answer: "vb365-at-"},
+		{name: "passphrase_command, exec-credential", setup: passphraseCommand(false),
+			env: []string{"KUBERNETES_EXEC_INFO=" + v1}, args: []string{"exec-credential"}, answer: "vb365-at-"},
+		{name: "passphrase_command, git get", setup: passphraseCommand(false), stdin: "protocol=https\nhost={host}\n\n",
+			args: []string{"git", "get"}, answer: "password=vb365-at-"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, em := vb365Env(t, "")
+			mustOK(t, e.Run("", "get"))
+			before := func() {}
+			if tc.setup != nil {
+				if b := tc.setup(t, e, em); b != nil {
+					before = b
+				}
+			}
+			stdin := strings.ReplaceAll(tc.stdin, "{host}", gitHost(t, em))
+			run := func(bin string) testenv.Result {
+				before()
+				for _, kv := range tc.env {
+					k, v, _ := strings.Cut(kv, "=")
+					e.Vars[k] = v
+				}
+				if tc.open {
+					return runOpen(t, e, bin, stdin, tc.args...)
+				}
+				return e.RunOf(context.Background(), bin, stdin, tc.args...)
+			}
+			want := run(testenv.Engine(t))
+			got := run(testenv.Binary(t))
+			if !strings.Contains(want.Stdout, tc.answer) {
+				t.Fatalf("engine: %+v", want)
+			}
+			if got.Exit != want.Exit || got.Stdout != want.Stdout || got.Stderr != want.Stderr {
+				t.Fatalf("front answered differently from the engine:\nfront  %+v\nengine %+v", got, want)
+			}
+		})
+	}
+}
+
+// passphraseCommand makes the home's passphrase come from a command that
+// says so on stderr; with failServer, the server fails the next token call
+// before each run.
+func passphraseCommand(failServer bool) func(t *testing.T, e *testenv.Env, em *emulator.Emulator) func() {
+	return func(t *testing.T, e *testenv.Env, em *emulator.Emulator) func() {
+		script := filepath.Join(e.Dir, "passphrase.sh")
+		text := "#!/bin/sh\necho 'passphrase command: diagnostics' >&2\necho '" + testenv.Passphrase + "'\n"
+		if err := os.WriteFile(script, []byte(text), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := os.ReadFile(e.ConfigPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// [cache] is the config's last table.
+		cfg = append(cfg, fmt.Sprintf("passphrase_command = [%q]\n", script)...)
+		if err := os.WriteFile(e.ConfigPath, cfg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		delete(e.Vars, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE")
+		if !failServer {
+			return nil
+		}
+		return func() { em.ClearFaults(); em.FailNext(1, http.StatusInternalServerError, 0) }
 	}
 }

@@ -112,12 +112,8 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 			return nil, false
 		}
 	case name == "git" && fs.NArg() == 1 && fs.Arg(0) == "get":
-		in, ok := readStdin(stdin)
+		req, ok := readGit(stdin)
 		if !ok {
-			return nil, false
-		}
-		req, err := protocol.ReadGit(bytes.NewReader(in))
-		if err != nil {
 			return nil, false
 		}
 		cfg, ok := loadConfig(g.Config)
@@ -172,6 +168,39 @@ func readStdin(keep *[]byte) ([]byte, bool) {
 	}
 	*keep = b
 	return b, true
+}
+
+// readGit reads git's request as the engine does, up to its blank line
+// (stdin may stay open after it), and keeps what was read for the engine.
+// A read error is the engine's to report, as in readStdin.
+func readGit(keep *[]byte) (protocol.GitRequest, bool) {
+	r := &recordingReader{r: os.Stdin, read: []byte{}}
+	req, err := protocol.ReadGit(r)
+	if r.err != nil {
+		if len(r.read) > 0 {
+			*keep = r.read
+		}
+		return req, false
+	}
+	*keep = r.read
+	return req, err == nil
+}
+
+// recordingReader keeps every byte read through it and the first error
+// other than io.EOF.
+type recordingReader struct {
+	r    io.Reader
+	read []byte
+	err  error
+}
+
+func (r *recordingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.read = append(r.read, p[:n]...)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 func loadConfig(path string) (*config.Config, bool) {

@@ -10,6 +10,8 @@
 package hit
 
 import (
+	"os"
+	"strings"
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
@@ -20,7 +22,7 @@ import (
 // profile's refresh_before) at now, as helper.Helper.Get would answer it
 // from the cache with no warning and no debug line.
 func Lookup(cfg *config.Config, p *config.Profile, minValid time.Duration, now time.Time) (cache.Entry, bool) {
-	if !Eligible(p) {
+	if !Eligible(p) || passphraseFromCommand(cfg.Cache) {
 		return cache.Entry{}, false
 	}
 	dir := cfg.Cache.Dir
@@ -57,4 +59,20 @@ func Lookup(cfg *config.Config, p *config.Profile, minValid time.Duration, now t
 // plain http).
 func Eligible(p *config.Profile) bool {
 	return !p.Static() && !p.InsecureSkipVerify && !p.PlainHTTP()
+}
+
+// passphraseFromCommand reports whether the file store's passphrase would
+// come from cache.passphrase_command (its variable unset). The engine runs
+// that command on every call that reads the cache: run here too, it would
+// run twice on a miss (its stderr twice, a pinentry prompt twice), so such
+// a call is the engine's, hit or not. The keyctl backend needs no passphrase.
+func passphraseFromCommand(c config.CacheConfig) bool {
+	if len(c.PassphraseCommand) == 0 || strings.EqualFold(strings.TrimSpace(c.Backend), cache.BackendKeyctl) {
+		return false
+	}
+	env := c.PassphraseEnv
+	if env == "" {
+		env = cache.DefaultPassphraseEnv
+	}
+	return os.Getenv(env) == ""
 }

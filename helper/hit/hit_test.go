@@ -118,6 +118,27 @@ func TestLookupMisses(t *testing.T) {
 	}
 }
 
+// A passphrase that would come from cache.passphrase_command is the
+// engine's to get: run here too, the command would run twice on a miss.
+func TestLookupLeavesThePassphraseCommandToTheEngine(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	good := cache.Entry{AccessToken: "at-1", TokenType: "Bearer", ExpiresAt: now.Add(time.Hour)}
+	ran := filepath.Join(t.TempDir(), "ran")
+	cfg, p := home(t, "", "", good)
+	// The command would print the right passphrase, and leave a mark.
+	cfg.Cache.PassphraseCommand = []string{"sh", "-c", "touch " + ran + "; echo hit-test-passphrase"}
+	if _, ok := hit.Lookup(cfg, p, 0, now); !ok {
+		t.Fatal("a miss with the passphrase in its variable")
+	}
+	t.Setenv(passEnv, "")
+	if e, ok := hit.Lookup(cfg, p, 0, now); ok {
+		t.Fatalf("a hit with the passphrase from the command: %+v", e)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Fatal("the passphrase command ran")
+	}
+}
+
 func TestEligible(t *testing.T) {
 	for _, tc := range []struct {
 		text string
