@@ -12,7 +12,7 @@ import (
 // execEngine replaces this process with the engine: same PID, arguments,
 // environment and stdio, so callers (kubectl, git, go-plugin hosts, signal
 // senders) cannot tell. What the front read of stdin is put back first
-// through a pipe that holds all of it.
+// (replayStdin).
 func execEngine(path string, argv []string, stdin []byte) error {
 	if stdin != nil {
 		if err := replayStdin(stdin); err != nil {
@@ -22,11 +22,21 @@ func execEngine(path string, argv []string, stdin []byte) error {
 	return fmt.Errorf("cannot run %s: %w", path, unix.Exec(path, argv, os.Environ()))
 }
 
-// replayStdin makes fd 0 a pipe holding data, then EOF. data is at most
-// protocol.MaxInput+1 bytes: more than a default Linux or macOS pipe holds,
-// so the pipe is grown where the kernel allows; the write end is non-blocking
-// so that a pipe too small fails here instead of hanging.
+// replayStdin makes fd 0 hold data, then EOF: a memory file on Linux, else
+// a pipe. data is at most protocol.MaxInput+1 bytes: more than a default
+// Linux or macOS pipe holds, so the pipe is grown where the kernel allows;
+// its write end is non-blocking so that a pipe too small fails here instead
+// of hanging.
 func replayStdin(data []byte) error {
+	if fd, ok := memStdin(data); ok {
+		err := unix.Dup2(fd, 0)
+		unix.Close(fd)
+		return err
+	}
+	return replayPipe(data)
+}
+
+func replayPipe(data []byte) error {
 	var p [2]int
 	if err := unix.Pipe(p[:]); err != nil {
 		return err
