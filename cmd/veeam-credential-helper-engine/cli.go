@@ -119,13 +119,15 @@ func run(args []string, io stdio) (code int) {
 	}()
 	var g cli.Globals
 	gfs := flag.NewFlagSet("veeam-credential-helper", flag.ContinueOnError)
-	gfs.SetOutput(io.err)
+	gfs.SetOutput(flagOutput)
 	g.Register(gfs)
-	gfs.Usage = func() { usage(io.err) }
+	gfs.Usage = func() {} // -h/--help: usage on stdout; a mistake: one line on stderr
 	if err := gfs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(io.out)
 			return helper.ExitOK
 		}
+		fmt.Fprintf(io.err, "veeam-credential-helper: %v (see --help)\n", err)
 		return helper.ExitUsage
 	}
 	rest := gfs.Args()
@@ -144,16 +146,21 @@ func run(args []string, io stdio) (code int) {
 		return helper.ExitUsage
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.err)
+	fs.SetOutput(flagOutput)
 	g.Register(fs)
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}
+	fs.Usage = func() {}
 	if err := fs.Parse(rest[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return helper.ExitOK
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(io.err, "veeam-credential-helper: %s: %v (see %s --help)\n", name, err, name)
+			return helper.ExitUsage
 		}
-		return helper.ExitUsage
+		fmt.Fprintf(io.out, "usage: veeam-credential-helper [global flags] %s [flags]\n  %s\n\nflags (global flags too, before or after the command):\n", name, cmd.summary)
+		fs.SetOutput(io.out)
+		fs.PrintDefaults()
+		return helper.ExitOK
 	}
 	ctx := &signalContext{Context: context.Background()}
 	defer ctx.stop()
@@ -218,6 +225,10 @@ func report(w io.Writer, err error) int {
 	fmt.Fprintf(w, "veeam-credential-helper: %s\n", e.Msg)
 	return e.Exit
 }
+
+// flagOutput silences the flag package's own messages (run writes them;
+// inside run, io is its stdio parameter).
+var flagOutput = io.Discard
 
 var (
 	runtimeGOOS   = runtime.GOOS

@@ -505,3 +505,35 @@ func TestHugeMinValidRefreshesInsteadOfOverflowing(t *testing.T) {
 		t.Errorf("source %s, want refresh", a.Source)
 	}
 }
+
+// -h/--help: usage on stdout, exit 0 (so `--help | less` works); a flag
+// mistake: one line on stderr naming the flag, exit 2, nothing on stdout.
+func TestHelpAndFlagMistakes(t *testing.T) {
+	e, _ := vb365Env(t, "")
+	for _, tc := range []struct {
+		args       []string
+		exit       int
+		stdoutHas  string
+		stderrLine string
+	}{
+		{[]string{"--help"}, 0, "commands:", ""},
+		{[]string{"-h"}, 0, "exit codes:", ""},
+		{[]string{"get", "--help"}, 0, "-min-valid", ""},
+		{[]string{"git", "-h"}, 0, "usage: veeam-credential-helper [global flags] git", ""},
+		{[]string{"--bogus"}, 2, "", "flag provided but not defined: -bogus"},
+		{[]string{"get", "--bogus"}, 2, "", "get: flag provided but not defined: -bogus"},
+		{[]string{"get", "--min-valid", "soon"}, 2, "", `invalid value "soon" for flag -min-valid`},
+	} {
+		r := e.Run("", tc.args...)
+		if r.Exit != tc.exit {
+			t.Errorf("%v: exit %d, want %d (%+v)", tc.args, r.Exit, tc.exit, r)
+			continue
+		}
+		if tc.exit == 0 && (!strings.Contains(r.Stdout, tc.stdoutHas) || r.Stderr != "") {
+			t.Errorf("%v: stdout %q stderr %q", tc.args, r.Stdout, r.Stderr)
+		}
+		if tc.exit != 0 && (r.Stdout != "" || strings.Count(r.Stderr, "\n") != 1 || !strings.Contains(r.Stderr, tc.stderrLine)) {
+			t.Errorf("%v: stdout %q stderr %q", tc.args, r.Stdout, r.Stderr)
+		}
+	}
+}
