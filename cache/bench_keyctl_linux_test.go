@@ -2,26 +2,10 @@
 
 package cache
 
-import (
-	"crypto/rand"
-	"encoding/hex"
-	"testing"
-
-	"golang.org/x/sys/unix"
-)
+import "testing"
 
 func BenchmarkKeyctlGet(b *testing.B) {
-	if err := keyctlUsable(); err != nil {
-		b.Skipf("no kernel keyring here (%v)", err)
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	service := "vch-bench-" + hex.EncodeToString(rnd[:])
-	b.Cleanup(func() {
-		if id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", service, 0); err == nil {
-			_, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0)
-		}
-	})
+	service := keyctlService(b, "vch-bench-")
 	st, err := Open(Config{Backend: "keyctl", ServiceName: service, Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)

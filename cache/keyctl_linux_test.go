@@ -14,18 +14,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestKeyctl(t *testing.T) {
+// keyctlService is a fresh keyctl service name (keyring) for one test or
+// benchmark, unlinked when it ends; it skips where the kernel refuses keyctl.
+func keyctlService(tb testing.TB, prefix string) string {
+	tb.Helper()
 	if err := keyctlUsable(); err != nil {
-		t.Skipf("SKIP: the kernel refuses keyctl syscalls here (%v); keyctl backend untested", err)
+		tb.Skipf("SKIP: the kernel refuses keyctl syscalls here (%v); keyctl backend untested", err)
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	service := "vch-test-" + hex.EncodeToString(rnd[:])
-	t.Cleanup(func() {
+	service := prefix + hex.EncodeToString(rnd[:])
+	tb.Cleanup(func() {
 		if id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", service, 0); err == nil {
 			_, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0)
 		}
 	})
+	return service
+}
+
+func TestKeyctl(t *testing.T) {
+	service := keyctlService(t, "vch-test-")
 	st, err := Open(Config{Backend: "keyctl", ServiceName: service, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
