@@ -2,7 +2,7 @@ package helper
 
 import "github.com/veeam-tools/veeam-credential-helper/helper/config"
 
-// Exit codes are part of the contract (design.md, "Exit codes"); they are
+// Exit codes are part of the command-line contract (README, "Exit codes"); they are
 // defined with the configuration, which reports usage errors, so that the
 // cache-hit front program shares them without linking the engine.
 const (

@@ -7,8 +7,9 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
 
-// Veeam Backup for Microsoft 365, REST API v8 (seeds: /v8/token, /v8/token/logout,
-// /v8/token/AuthCode; errors {message, errorCode, stackTrace}).
+// Veeam Backup for Microsoft 365 REST API v8 (helpcenter.veeam.com/docs/vbo365/rest,
+// "Authorization"; reference tag "Auth"): /v8/token, /v8/token/logout,
+// /v8/token/AuthCode; errors {message, errorCode, stackTrace}.
 const (
 	vb365TokenPath = "/v8/token"
 	jwtBearerURN   = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -7,7 +7,8 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
 
-// Veeam Backup for Microsoft Azure (seeds: POST/DELETE /api/oauth2/token,
+// Veeam Backup for Microsoft Azure REST API (helpcenter.veeam.com/docs/vbazure/rest,
+// "Requesting Authorization"; reference tag "Login"): POST/DELETE /api/oauth2/token,
 // grants Password, Refresh_token, Mfa; problem+json errors; older versions
 // take api-version as a query parameter).
 const vbAzureTokenPath = "/api/oauth2/token"

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Exit codes are part of the contract (design.md, "Exit codes").
+// Exit codes are part of the command-line contract (README, "Exit codes").
 const (
 	ExitOK          = 0
 	ExitUnexpected  = 1
