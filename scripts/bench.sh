@@ -4,7 +4,7 @@
 # Builds the three programs of cmd/... (default flags and -ldflags="-s -w")
 # and a Go hello world with the same toolchain, prints the binary sizes, then
 # runs scripts/benchhit: cache hits of the front timed alternately with the
-# engine run directly (what one binary cost before), the hello world (and
+# engine run directly (every command in one program), the hello world (and
 # with gke-gcloud-auth-plugin answering from its own cache when it is on
 # PATH), their median ratios and peak RSS, and the 64-process cold-cache
 # scenario against the in-process emulator.
@@ -50,5 +50,5 @@ fi
 
 # shellcheck disable=SC2086
 go run ./scripts/benchhit -bin "$out/veeam-credential-helper" -hello "$out/hello-world" \
-  -bin2 "$out/veeam-credential-helper-engine" -bin2-label "engine alone, as before" \
+  -bin2 "$out/veeam-credential-helper-engine" -bin2-label "engine run directly" \
   -n "${ROUNDS:-200}" "${gke[@]}" ${BENCH_ARGS:-}
