@@ -2,7 +2,7 @@
 // tests and helper scripts parse under a real PowerShell grammar: the
 // tree-sitter PowerShell grammar (.wasm from the tree-sitter-powershell npm
 // package) run by web-tree-sitter in node, since pwsh cannot be installed on
-// the CI machines. `npm ci` in test/ is done by .ci/run.
+// the CI machines. `npm ci` in tests/ is done by .ci/run.
 package powershell_test
 
 import (
@@ -35,7 +35,7 @@ func here(t *testing.T) string {
 // failing (in CI) when node or the npm packages are missing.
 func parser(t *testing.T) (node, dir string) {
 	t.Helper()
-	dir = filepath.Join(here(t), "test")
+	dir = filepath.Join(here(t), "tests")
 	node, err := exec.LookPath("node")
 	if err != nil {
 		if inCI() {

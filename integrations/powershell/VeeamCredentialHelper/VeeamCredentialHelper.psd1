@@ -5,7 +5,7 @@
     Author               = 'veeam-credential-helper contributors'
     CompanyName          = 'veeam-tools'
     Copyright            = '(c) veeam-credential-helper contributors'
-    Description          = 'Bearer tokens for Veeam REST APIs (VB365, Veeam Backup for Microsoft Azure, ...) from veeam-credential-helper: one cached, shared session per identity, the token as a SecureString, and Invoke-RestMethod with the Authorization header.'
+    Description          = 'Bearer tokens for Veeam REST APIs from veeam-credential-helper: Veeam Backup for Microsoft 365 (vb365), for Microsoft Azure (vbazure), Backup & Replication (vbr), Backup for AWS (vbaws), for Google Cloud (vbgcp), Veeam ONE (vone) and Service Provider Console (vspc). One cached, shared session per identity, the token as a SecureString, and Invoke-RestMethod with the Authorization header.'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     FunctionsToExport    = @(
@@ -18,7 +18,7 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('Veeam', 'VB365', 'Azure', 'OAuth2', 'Token', 'Credential', 'REST')
+            Tags         = @('Veeam', 'VB365', 'VBAzure', 'VBR', 'VBAWS', 'VBGCP', 'VeeamONE', 'VSPC', 'OAuth2', 'Token', 'Credential', 'REST')
             ProjectUri   = 'https://github.com/veeam-tools/veeam-credential-helper'
             ReleaseNotes = 'First release: Get-VeeamCredentialToken, Invoke-VeeamRestMethod, Clear-VeeamCredentialCache.'
         }

@@ -293,13 +293,14 @@ function Get-VeeamCredentialToken {
     Gets a bearer token for a Veeam REST API from veeam-credential-helper.
 
     .DESCRIPTION
-    Asks the veeam-credential-helper binary for the access token of a profile in its configuration.
-    The helper answers from its encrypted cache, refreshes the token, or runs the profile's grant,
+    Asks the veeam-credential-helper binary for the access token of a profile in its configuration
+    (vb365, vbazure, vbr, vbaws, vbgcp, vone or vspc). The helper answers from its encrypted cache, refreshes the token, or runs the profile's grant,
     so every script and tool on the machine shares one server session per identity. The request
     travels as JSON on the helper's standard input; no secret is ever on a command line.
 
     Returns an object with Token (a SecureString), ExpiresAt (local time), Profile, Product, Url,
-    Username, TokenType and Source (cache, refresh or grant). With -AsHeader, returns a hashtable
+    Username, TokenType and Source (cache, refresh or grant); ExpiresAt is $null for a key that never
+    expires (vspc with grant = "api-key"). With -AsHeader, returns a hashtable
     @{ Authorization = 'Bearer ...' } for Invoke-RestMethod -Headers.
 
     Failures are terminating errors naming the helper's message and exit code: 2 configuration,
@@ -478,8 +479,37 @@ function Invoke-VeeamRestMethod {
     .PARAMETER Body
     Request body, passed to Invoke-RestMethod as it is (for JSON: -Body ($o | ConvertTo-Json) -ContentType application/json).
 
+    .PARAMETER ContentType
+    Content type of the body, passed to Invoke-RestMethod.
+
     .PARAMETER Headers
     More headers; Authorization is set by this command.
+
+    .PARAMETER TimeoutSec
+    Timeout of the REST call in seconds, passed to Invoke-RestMethod. The token request has its own
+    budget: the profile's timeout in the helper's configuration.
+
+    .PARAMETER InFile
+    Send the body from this file, passed to Invoke-RestMethod.
+
+    .PARAMETER OutFile
+    Save the response body in this file, passed to Invoke-RestMethod.
+
+    .PARAMETER Profile
+    Profile name. Default: $env:VEEAM_PROFILE, then default_profile, then the only profile.
+
+    .PARAMETER MinValid
+    The token must stay valid at least this long: a TimeSpan, seconds, or a string like '5m'.
+
+    .PARAMETER Config
+    The helper's configuration file. Default: $env:VEEAM_CREDENTIAL_HELPER_CONFIG, then the
+    helper's default location.
+
+    .PARAMETER Binary
+    Path of the helper executable. Default: $env:VEEAM_CREDENTIAL_HELPER_BIN, then the PATH.
+
+    .PARAMETER NoRetry
+    Do not renew the token and repeat the call when the server answers 401.
 
     .PARAMETER RestMethodParameters
     Any other Invoke-RestMethod parameters, splatted as they are (for example @{ SkipCertificateCheck = $true }).
@@ -595,6 +625,23 @@ function Clear-VeeamCredentialCache {
     .DESCRIPTION
     Runs veeam-credential-helper logout for one profile (-Profile, or the helper's default profile)
     or for every profile (-All). -ForgetPassword also deletes the secret stored by the helper's login.
+    Supports -WhatIf and -Confirm. Failures are terminating errors, as for Get-VeeamCredentialToken.
+
+    .PARAMETER Profile
+    Profile name. Default: $env:VEEAM_PROFILE, then default_profile, then the only profile.
+
+    .PARAMETER All
+    Log out of every profile in the configuration.
+
+    .PARAMETER ForgetPassword
+    Also delete the password (or assertion, or API key) stored in the keyring by the helper's login.
+
+    .PARAMETER Config
+    The helper's configuration file. Default: $env:VEEAM_CREDENTIAL_HELPER_CONFIG, then the
+    helper's default location.
+
+    .PARAMETER Binary
+    Path of the helper executable. Default: $env:VEEAM_CREDENTIAL_HELPER_BIN, then the PATH.
 
     .EXAMPLE
     Clear-VeeamCredentialCache -Profile m365

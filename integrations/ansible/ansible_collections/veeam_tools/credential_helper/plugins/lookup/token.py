@@ -10,8 +10,11 @@ author: veeam-credential-helper contributors
 version_added: "1.0.0"
 short_description: Bearer token for a Veeam REST API from veeam-credential-helper
 description:
-  - Asks the C(veeam-credential-helper) binary for an access token of a configured profile
-    (VB365, Veeam Backup for Microsoft Azure, ...). The helper answers from its encrypted cache,
+  - Asks the C(veeam-credential-helper) binary for an access token of a configured profile of any
+    product it knows - Veeam Backup for Microsoft 365 (C(vb365)), Veeam Backup for Microsoft Azure
+    (C(vbazure)), Veeam Backup & Replication (C(vbr)), Veeam Backup for AWS (C(vbaws)), Veeam Backup
+    for Google Cloud (C(vbgcp)), Veeam ONE (C(vone)) and Veeam Service Provider Console (C(vspc)).
+    The helper answers from its encrypted cache,
     refreshes the token, or runs the profile's grant, sharing one server session per identity
     between every tool and process on the machine.
   - The request travels as JSON on the helper's standard input (C(get --format json)); no secret is
@@ -95,8 +98,9 @@ _raw:
   description:
     - One element per term (or one element without terms).
     - With I(format=token) the access token; with I(format=header) the string C(Bearer <token>);
-      with I(format=json) a dictionary with C(access_token), C(token_type), C(expires_at) (RFC 3339, UTC),
-      C(profile), C(product), C(url), C(username) and C(source) (C(cache), C(refresh) or C(grant)).
+      with I(format=json) a dictionary with C(access_token), C(token_type), C(expires_at) (RFC 3339, UTC;
+      absent for a key that never expires, C(vspc) with C(grant = "api-key")), C(profile), C(product),
+      C(url), C(username) and C(source) (C(cache), C(refresh) or C(grant)).
   type: list
   elements: raw
 """
