@@ -56,10 +56,12 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 	if fromRequest != "" {
 		return fromRequest, nil
 	}
+	unsetEnv := ""
 	if env != "" {
 		if v := os.Getenv(env); v != "" {
 			return v, nil
 		}
+		unsetEnv = env
 		s.h.debugf("profile %q: %s_env: $%s is not set", p.Name, kind, env)
 	}
 	if file != "" {
@@ -97,6 +99,11 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 		if v != "" {
 			return v, nil
 		}
+	}
+	if unsetEnv != "" {
+		// The user chose this source: name it rather than list every other.
+		return "", errorf(ExitInteraction, "profile %q: %s_env names $%s, which is not set: export %s=… before running this, or run `veeam-credential-helper login -p %s` to store the %s",
+			p.Name, kind, unsetEnv, unsetEnv, p.Name, strings.ReplaceAll(kind, "_", " "))
 	}
 	return "", errorf(ExitInteraction, "profile %q needs a %s and no terminal can be asked: give it with %s", p.Name, strings.ReplaceAll(kind, "_", " "), hint)
 }

@@ -64,9 +64,11 @@ func newHTTPClient(p *Profile) (*http.Client, error) {
 		}
 	}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		TLSClientConfig:       tc,
-		TLSHandshakeTimeout:   10 * time.Second,
+		Proxy:           http.ProxyFromEnvironment,
+		TLSClientConfig: tc,
+		// No handshake timeout of its own: the profile's timeout bounds the
+		// whole call, so a slow server gets one wording however far it got.
+		TLSHandshakeTimeout:   0,
 		ResponseHeaderTimeout: 0, // bounded by the call's context instead
 		MaxIdleConns:          4,
 		IdleConnTimeout:       30 * time.Second,
@@ -184,8 +186,9 @@ func retryAfter(h string, def time.Duration) time.Duration {
 }
 
 func (s *session) transportError(ctx context.Context, err error) error {
-	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
-		return wrapf(ExitUnreachable, err, "profile %q: no answer from %s within timeout %s", s.p.Name, s.p.URL, s.p.Timeout.Duration)
+	var nerr net.Error
+	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout()) {
+		return wrapf(ExitUnreachable, err, "profile %q: no answer from %s within timeout %s (raise the profile's timeout, or check that the server is up)", s.p.Name, s.p.URL, s.p.Timeout.Duration)
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
@@ -196,7 +199,7 @@ func (s *session) transportError(ctx context.Context, err error) error {
 	}
 	var cerr *tls.CertificateVerificationError
 	if errors.As(err, &cerr) {
-		return wrapf(ExitUnreachable, err, "profile %q: TLS: %v (set ca_file or pin_sha256)", s.p.Name, cerr.Err)
+		return wrapf(ExitUnreachable, err, "profile %q: %s", s.p.Name, untrustedMessage(s.p, cerr))
 	}
 	var oerr *net.OpError
 	if errors.As(err, &oerr) {
@@ -322,4 +325,24 @@ func (t *tokenAnswer) expiry(now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("no expires_in or .expires")
+}
+
+// untrustedMessage says why the server's certificate did not verify and
+// what to change: with ca_file set, that file and the issuer it lacks.
+func untrustedMessage(p *Profile, cerr *tls.CertificateVerificationError) string {
+	issuer, subject := "unknown issuer", "unknown subject"
+	if len(cerr.UnverifiedCertificates) > 0 {
+		leaf := cerr.UnverifiedCertificates[0]
+		issuer, subject = oneLine(leaf.Issuer.String(), 120), oneLine(leaf.Subject.String(), 120)
+	}
+	var hostErr x509.HostnameError
+	if errors.As(cerr.Err, &hostErr) {
+		return fmt.Sprintf("TLS: the server's certificate (subject %q) is not valid for %s: %v (fix url to a name the certificate holds)", subject, p.URL, oneLine(hostErr.Error(), 200))
+	}
+	if p.CAFile != "" {
+		return fmt.Sprintf("TLS: the server's certificate (subject %q, issued by %q) does not verify with ca_file %s: put the certificate of %q in that file, or pin the server key with pin_sha256 (`veeam-credential-helper init` shows it)",
+			subject, issuer, p.CAFile, issuer)
+	}
+	return fmt.Sprintf("TLS: the server's certificate (subject %q, issued by %q) is not trusted by this system: set ca_file to the certificate of %q, or pin the server key with pin_sha256 (`veeam-credential-helper init` shows it)",
+		subject, issuer, issuer)
 }

@@ -47,7 +47,7 @@ func runGet(c *cmdContext) error {
 		if !opts.NoStdin && !c.stdinIsTerminal() && c.io.in != nil {
 			var err error
 			if jr, err = protocol.DecodeRequest(c.io.in); err != nil {
-				return helper.UsageError("%v", err)
+				return cli.RequestError(err)
 			}
 			cli.ApplyRequest(jr, c.g.Profile, &profile, &opts)
 		}

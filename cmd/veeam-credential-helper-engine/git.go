@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"strings"
 
 	"github.com/veeam-tools/veeam-credential-helper/helper"
@@ -43,7 +44,7 @@ func runGit(c *cmdContext) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.Config.GitProfile(req.Protocol, req.Host, req.Username, c.profile())
+	p, err := h.Config.GitProfileFor(req.Protocol, req.Host, req.Username, c.g.Profile, os.Getenv("VEEAM_PROFILE"))
 	if err != nil || p == nil {
 		return err
 	}

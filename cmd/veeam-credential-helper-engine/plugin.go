@@ -87,5 +87,5 @@ func findPluginBinary() (string, error) {
 		return "", &helper.Error{Exit: helper.ExitUsage, Msg: "cannot run " + pluginBinary + ": " + err.Error()}
 	}
 	return "", helper.UsageError("plugin mode is served by %s, which is neither next to this binary nor on PATH: "+
-		"install it with `go install github.com/veeam-tools/veeam-credential-helper/cmd/%s@latest`", pluginBinary, pluginBinary)
+		"the three programs of cmd/ go together (from a checkout: go install ./cmd/...)", pluginBinary)
 }

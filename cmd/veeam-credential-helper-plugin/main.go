@@ -8,9 +8,10 @@
 // in every process that links them: kept out of veeam-credential-helper,
 // they no longer cost every cache hit of kubectl, git or curl (BENCHMARKS.md).
 //
-// Install it next to veeam-credential-helper (or anywhere on PATH):
+// Install it next to veeam-credential-helper (or anywhere on PATH); from a
+// checkout, all three programs:
 //
-//	go install github.com/veeam-tools/veeam-credential-helper/cmd/...@latest
+//	go install ./cmd/...
 package main
 
 import (

@@ -26,7 +26,7 @@ func findEngine() (string, error) {
 		return p, nil
 	}
 	return "", errors.New(engineBinary + " is not installed next to veeam-credential-helper nor on PATH: " +
-		"install all of cmd/ (go install github.com/veeam-tools/veeam-credential-helper/cmd/...@latest, or unpack the whole release archive)")
+		"the three programs of cmd/ go together (from a checkout: go install ./cmd/...)")
 }
 
 // buildDevEngine: under `go run ./cmd/veeam-credential-helper` (this binary

@@ -120,7 +120,7 @@ func front(args []string, stdin *[]byte) ([]byte, bool) {
 		if !ok {
 			return nil, false
 		}
-		p, err := cfg.GitProfile(req.Protocol, req.Host, req.Username, profile)
+		p, err := cfg.GitProfileFor(req.Protocol, req.Host, req.Username, g.Profile, os.Getenv("VEEAM_PROFILE"))
 		if err != nil {
 			return nil, false
 		}

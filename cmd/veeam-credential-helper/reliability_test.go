@@ -440,7 +440,8 @@ func TestNoTerminalNoSecretExit5AtOnce(t *testing.T) {
 		if ee == nil || ee.ExitCode() != 5 {
 			t.Fatalf("stdin %q: %v %q", stdin, err, errb.String())
 		}
-		for _, want := range []string{"password_env", "password_file", "password_command", "login", `"password"`} {
+		// password_env is set and names an unset variable: the message names it.
+		for _, want := range []string{"password_env", "$VB365_PASSWORD", "not set", "login"} {
 			if !strings.Contains(errb.String(), want) {
 				t.Errorf("message does not name %s: %q", want, errb.String())
 			}

@@ -134,3 +134,36 @@ func (p *Profile) matchesGit(protocol string, want hostPort) (bool, error) {
 	}
 	return false, nil
 }
+
+// GitProfileFor is GitProfile for a helper run as `-p NAME git` (flagProfile)
+// or with $VEEAM_PROFILE set (envProfile). A profile named by -p must serve
+// git's host: answering it elsewhere would hand one server's token to
+// another, so a mismatch is a usage error. $VEEAM_PROFILE, exported for
+// other tools, only breaks a tie between matching profiles.
+func (c *Config) GitProfileFor(protocol, host, username, flagProfile, envProfile string) (*Profile, error) {
+	if flagProfile == "" {
+		return c.GitProfile(protocol, host, username, envProfile)
+	}
+	p, err := c.Profile(flagProfile)
+	if err != nil {
+		return nil, err
+	}
+	protocol = strings.ToLower(protocol)
+	want, ok := splitGitHost(protocol, host)
+	if !ok || (protocol != "https" && protocol != "http") {
+		return nil, nil
+	}
+	hit, err := p.matchesGit(protocol, want)
+	if err != nil {
+		return nil, err
+	}
+	if !hit {
+		return nil, UsageError("git asks for %s://%s, which is not profile %q's url %s: drop -p %s from credential.helper, or add %q to the profile's git_hosts",
+			protocol, want.String(), p.Name, p.URL, p.Name, want.String())
+	}
+	if username != "" && username != p.Identity() {
+		return nil, UsageError("git asks for user %q at %s://%s, but profile %q is %q: fix the user in the remote's url or drop -p %s",
+			username, protocol, want.String(), p.Name, p.Identity(), p.Name)
+	}
+	return p, nil
+}

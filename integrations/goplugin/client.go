@@ -61,22 +61,29 @@ type Client struct {
 }
 
 // NewClient launches the binary at path as a plugin, completes the
-// handshake and returns a Client ready for calls.
+// handshake and returns a Client ready for calls. It first checks that the
+// programs the plugin runs are installed, and a failed start reports the
+// plugin's own last line on stderr.
 func NewClient(path string, opts ClientOptions) (*Client, error) {
 	args := opts.Args
 	if args == nil {
 		args = []string{"plugin"}
+	}
+	if err := checkPrograms(path, pathOf(opts.Env, opts.SkipHostEnv)); err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Env = append([]string(nil), opts.Env...)
 	cfg := ClientConfig(cmd, opts.Logger)
 	cfg.SkipHostEnv = opts.SkipHostEnv
 	cfg.StartTimeout = opts.StartTimeout
+	tail := &stderrTail{}
+	cfg.Stderr = tail
 	pc := plugin.NewClient(cfg)
 	ch, err := Dispense(pc)
 	if err != nil {
-		pc.Kill()
-		return nil, err
+		pc.Kill() // waits for the plugin's stderr to be read
+		return nil, withPluginStderr(err, tail)
 	}
 	return &Client{CredentialHelper: ch, plugin: pc}, nil
 }

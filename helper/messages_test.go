@@ -1,0 +1,120 @@
+package helper_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
+)
+
+const (
+	msgUser     = `corp\svc-backup`
+	msgPassword = "pw-messages-Q4"
+)
+
+// A password_env naming an unset variable: the message names that
+// variable and what to do, not the list of every secret source.
+func TestUnsetPasswordEnvNamesTheVariable(t *testing.T) {
+	e := testenv.New(t)
+	e.M365Profile(emulator.Options{}, msgUser, msgPassword, "VB365_PW_UNSET_7", "")
+	delete(e.Vars, "VB365_PW_UNSET_7")
+	h := e.Helper()
+	os.Unsetenv("VB365_PW_UNSET_7")
+	_, err := h.Get(context.Background(), helper.Request{})
+	if helper.ExitCode(err) != helper.ExitInteraction || !strings.Contains(err.Error(), "$VB365_PW_UNSET_7") ||
+		!strings.Contains(err.Error(), "not set") || !strings.Contains(err.Error(), "login -p m365") || strings.Contains(err.Error(), "password_command") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// A ca_file that does not verify the server: the message names the file
+// and the issuer of the server's certificate.
+func TestFailingCAFileNamesFileAndIssuer(t *testing.T) {
+	e := testenv.New(t)
+	em := e.M365Profile(emulator.Options{}, msgUser, msgPassword, "VB365_PASSWORD", "")
+	other := filepath.Join(e.Dir, "other-ca.pem")
+	if err := os.WriteFile(other, otherCA(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(e.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.ConfigPath, []byte(strings.Replace(string(cfg), e.CAFile("vb365"), other, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(em.CACertPEM())
+	serverCert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Helper().Get(context.Background(), helper.Request{})
+	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.Contains(err.Error(), "ca_file "+other) ||
+		!strings.Contains(err.Error(), serverCert.Issuer.String()) || strings.Contains(err.Error(), "set ca_file") {
+		t.Fatalf("issuer %q: %v", serverCert.Issuer, err)
+	}
+	if n := em.Counts().TokenCalls; n != 0 {
+		t.Errorf("%d token calls reached an untrusted server", n)
+	}
+}
+
+// otherCA is the PEM of a fresh CA that did not issue the emulator's certificate.
+func otherCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: "another CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// A server that accepts the connection and never completes the TLS
+// handshake: the configured timeout's wording, not Go's "TLS handshake timeout".
+func TestSilentServerTimeoutWording(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	e := testenv.New(t)
+	e.Vars["VB365_PASSWORD"] = msgPassword
+	e.WriteConfig(fmt.Sprintf("[profiles.m365]\nproduct = \"vb365\"\nurl = \"https://%s\"\nusername = 'u'\npassword_env = \"VB365_PASSWORD\"\ntimeout = \"300ms\"\n", l.Addr()))
+	_, err = e.Helper().Get(context.Background(), helper.Request{})
+	want := fmt.Sprintf("profile \"m365\": no answer from https://%s within timeout 300ms", l.Addr())
+	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "handshake") {
+		t.Fatalf("%v", err)
+	}
+}
