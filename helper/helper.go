@@ -496,6 +496,9 @@ type session struct {
 	p      *Profile
 	client *http.Client
 	req    Request
+	// apiVersion is the x-api-version this session sends: the profile's,
+	// or the revision the server named instead (doVersioned).
+	apiVersion string
 }
 
 // warnTransport warns once per Helper and profile (so once per command,

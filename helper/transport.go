@@ -152,7 +152,11 @@ func (s *session) do(ctx context.Context, c call) (*answer, error) {
 		// Retry-After is a floor, never a reason to go faster than the
 		// backoff: "Retry-After: 0" (or a past date) made a hot loop of
 		// thousands of calls per second at a server asking us to slow down.
-		wait := max(retryAfter(resp.Header.Get("Retry-After"), backoff), backoff)
+		ra := resp.Header.Get("Retry-After")
+		if ra == "" {
+			ra = bodyRetryAfter(b)
+		}
+		wait := max(retryAfter(ra, backoff), backoff)
 		backoff *= 2
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return nil, errorf(ExitUnreachable, "profile %q: server busy (HTTP %d) after %d attempts within timeout %s%s",
@@ -183,6 +187,21 @@ func retryAfter(h string, def time.Duration) time.Duration {
 		return 0
 	}
 	return def
+}
+
+// bodyRetryAfter is the retryAfter seconds VSPC puts in a 429 body
+// (REST API reference, "Throttling": {"errors":[{"type":"transport",
+// "code":429,"retryAfter":25}]}, no Retry-After header), or "".
+func bodyRetryAfter(body []byte) string {
+	var v struct {
+		Errors []struct {
+			RetryAfter json.Number `json:"retryAfter"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &v) != nil || len(v.Errors) == 0 {
+		return ""
+	}
+	return v.Errors[0].RetryAfter.String()
 }
 
 func (s *session) transportError(ctx context.Context, err error) error {
@@ -234,6 +253,15 @@ func serverSays(body []byte) string {
 			}
 		}
 	}
+	// ASP.NET API versioning: {"error":{"code":"UnsupportedApiVersion","message":…}}.
+	if inner, ok := m["error"].(map[string]any); ok && m["message"] == nil {
+		if v, ok := inner["message"].(string); ok {
+			m["message"] = v
+		}
+		if v, ok := inner["code"].(string); ok && m["errorCode"] == nil {
+			m["errorCode"] = v
+		}
+	}
 	for _, k := range []string{"message", "Message", "detail", "details", "title", "error_description", "error"} {
 		if v, ok := m[k].(string); ok && strings.TrimSpace(v) != "" {
 			parts = append(parts, v)
@@ -249,9 +277,26 @@ func serverSays(body []byte) string {
 	return ": " + oneLine(strings.Join(parts, " "), 200)
 }
 
-// statusError maps a non-2xx token-endpoint answer to an exit code.
+// statusError maps a non-2xx token-endpoint answer to an exit code. An API
+// version the server refuses is the profile's configuration, not its
+// credentials: exit 2 naming api_version.
 func (s *session) statusError(a *answer, what string) error {
 	msg := serverSays(a.body)
+	if named, ok := unsupportedVersion(a.body); ok && a.status == 400 {
+		sent := s.apiVersion
+		if sent == "" {
+			sent = s.p.APIVersion
+		}
+		supports := ""
+		if len(named) > 0 {
+			supports = " (it names " + strings.Join(named, ", ") + ")"
+		}
+		if sent == "" {
+			return errorf(ExitUsage, "profile %q: the server requires an API version%s: set api_version in the profile", s.p.Name, supports)
+		}
+		return errorf(ExitUsage, "profile %q: the server does not support API version %q%s: set api_version in the profile to a version it supports",
+			s.p.Name, sent, supports)
+	}
 	switch {
 	case a.status == 400 || a.status == 401 || a.status == 403:
 		return errorf(ExitRejected, "profile %q: server rejected the %s (HTTP %d)%s", s.p.Name, what, a.status, msg)
@@ -264,6 +309,105 @@ func (s *session) statusError(a *answer, what string) error {
 	}
 }
 
+// unsupportedVersion reports whether an error body refuses the request's API
+// version, and the revisions ("1.1-rev0") it names as supported. It knows
+// VBR's "Unsupported RESTAPI version. The following versions are supported:
+// v1.0-rev1, …", the same sentence from the cloud appliances, and ASP.NET
+// API versioning's "does not support the API version" and "An API version
+// is required" (VB for Azure's api-version; codes UnsupportedApiVersion,
+// ApiVersionUnspecified).
+func unsupportedVersion(body []byte) (named []string, ok bool) {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return nil, false
+	}
+	var text strings.Builder
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			text.WriteString(strings.ToLower(v))
+			text.WriteByte('\n')
+		case map[string]any:
+			for k, x := range v {
+				if k != "stackTrace" && k != "exception" {
+					walk(x)
+				}
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(m)
+	t := text.String()
+	switch {
+	case strings.Contains(t, "unsupported restapi version"), strings.Contains(t, "unsupportedapiversion"),
+		strings.Contains(t, "does not support the api version"), strings.Contains(t, "api version") && strings.Contains(t, "not supported"),
+		strings.Contains(t, "api version is required"), strings.Contains(t, "apiversionunspecified"):
+	default:
+		return nil, false
+	}
+	seen := map[string]bool{}
+	for _, w := range strings.FieldsFunc(t, func(r rune) bool {
+		return r == ' ' || r == ',' || r == ';' || r == '\n' || r == '\'' || r == '"' || r == '(' || r == ')'
+	}) {
+		w = strings.TrimSuffix(strings.TrimPrefix(w, "v"), ".")
+		if isRevision(w) && !seen[w] {
+			seen[w] = true
+			named = append(named, w)
+		}
+	}
+	return named, true
+}
+
+// isRevision reports whether s is "<major>.<minor>-rev<n>".
+func isRevision(s string) bool {
+	ver, rev, ok := strings.Cut(s, "-rev")
+	major, minor, ok2 := strings.Cut(ver, ".")
+	return ok && ok2 && digits(major) && digits(minor) && digits(rev)
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// newestRevision is the newest of revs other than sent, or "".
+func newestRevision(revs []string, sent string) string {
+	best := ""
+	for _, r := range revs {
+		if r != sent && (best == "" || revisionLess(best, r)) {
+			best = r
+		}
+	}
+	return best
+}
+
+// revisionLess orders "1.10-rev0" after "1.9-rev2".
+func revisionLess(a, b string) bool {
+	num := func(s string) [3]int {
+		ver, rev, _ := strings.Cut(s, "-rev")
+		major, minor, _ := strings.Cut(ver, ".")
+		x, _ := strconv.Atoi(major)
+		y, _ := strconv.Atoi(minor)
+		z, _ := strconv.Atoi(rev)
+		return [3]int{x, y, z}
+	}
+	x, y := num(a), num(b)
+	for i := range x {
+		if x[i] != y[i] {
+			return x[i] < y[i]
+		}
+	}
+	return false
+}
+
 // tokenAnswer is the union of the products' token responses.
 type tokenAnswer struct {
 	AccessToken  string  `json:"access_token"`
@@ -272,7 +416,6 @@ type tokenAnswer struct {
 	ExpiresIn    float64 `json:"expires_in"`
 	Expires      string  `json:".expires"`
 	Issued       string  `json:".issued"`
-	MFAEnabled   bool    `json:"mfa_enabled"`
 	MFAToken     string  `json:"mfa_token"`
 }
 

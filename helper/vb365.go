@@ -7,17 +7,38 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 )
 
-// Veeam Backup for Microsoft 365 REST API v8 (helpcenter.veeam.com/docs/vbo365/rest,
-// "Authorization"; reference tag "Auth"): /v8/token, /v8/token/logout,
-// /v8/token/AuthCode; errors {message, errorCode, stackTrace}.
-const (
-	vb365TokenPath = "/v8/token"
-	jwtBearerURN   = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-)
+// Veeam Backup for Microsoft 365 REST API (helpcenter.veeam.com/docs/vbo365/rest,
+// "Authorization for Veeam Backup for Microsoft 365 Administrators", "Log Out",
+// "Request Authorization Code"):
+//
+//   - POST /{version}/token, form; POST /{version}/token/logout and
+//     /{version}/token/AuthCode with the Bearer token. The version is part of
+//     the path: VB365 8 serves v6, v7 and v8, VB365 7 only v6 and v7, so
+//     api_version (default v8) picks the path of every call.
+//   - Errors: {message, errorCode, stackTrace}; the stack trace is never shown.
+//   - Default port 4443.
+const jwtBearerURN = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 type vb365 struct{}
 
 func init() { register("vb365", vb365{}) }
+
+// tokenPath is /v8/token, /v7/token or /v6/token, by api_version.
+func (vb365) tokenPath(p *Profile) string { return "/" + p.VB365APIVersion() + "/token" }
+
+// wrongVersion turns the 404 a server without the profile's API version
+// answers into a configuration error that names api_version.
+func (v vb365) wrongVersion(s *session, a *answer, err error) error {
+	if a == nil || a.status != 404 {
+		return err
+	}
+	hint := `set api_version = "v7" in the profile: VB365 7 has no v8 REST API`
+	if s.p.VB365APIVersion() != "v8" {
+		hint = `set api_version to a version the server serves ("v8", "v7" or "v6")`
+	}
+	return wrapf(ExitUsage, err, "profile %q: %s answers 404 for %s: check url, or %s",
+		s.p.Name, s.p.URL, v.tokenPath(s.p), hint)
+}
 
 // antiforgery adds disable_antiforgery_token=true unless the profile keeps the cookie.
 func (vb365) antiforgery(s *session, f map[string][]string) {
@@ -47,9 +68,9 @@ func (v vb365) grant(ctx context.Context, s *session) (cache.Entry, error) {
 		f = form("grant_type", gt, "client_id", s.p.ClientID, "assertion", as)
 	}
 	v.antiforgery(s, f)
-	t, a, err := s.tokenCall(ctx, call{method: "POST", path: vb365TokenPath, form: f}, s.p.Grant+" grant")
+	t, a, err := s.tokenCall(ctx, call{method: "POST", path: v.tokenPath(s.p), form: f}, s.p.Grant+" grant")
 	if err != nil {
-		return cache.Entry{}, err
+		return cache.Entry{}, v.wrongVersion(s, a, err)
 	}
 	e, err := s.entry(t)
 	if err != nil {
@@ -64,9 +85,9 @@ func (v vb365) grant(ctx context.Context, s *session) (cache.Entry, error) {
 func (v vb365) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
 	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
 	v.antiforgery(s, f)
-	t, a, err := s.tokenCall(ctx, call{method: "POST", path: vb365TokenPath, form: f, cookies: old.Cookies}, "refresh token")
+	t, a, err := s.tokenCall(ctx, call{method: "POST", path: v.tokenPath(s.p), form: f, cookies: old.Cookies}, "refresh token")
 	if err != nil {
-		return cache.Entry{}, err
+		return cache.Entry{}, v.wrongVersion(s, a, err)
 	}
 	e, err := s.entry(t)
 	if err != nil {
@@ -76,21 +97,21 @@ func (v vb365) refresh(ctx context.Context, s *session, old cache.Entry) (cache.
 	return e, nil
 }
 
-func (vb365) logout(ctx context.Context, s *session, e cache.Entry) error {
-	a, err := s.do(ctx, call{method: "POST", path: vb365TokenPath + "/logout", bearer: e.AccessToken, cookies: e.Cookies})
+func (v vb365) logout(ctx context.Context, s *session, e cache.Entry) error {
+	a, err := s.do(ctx, call{method: "POST", path: v.tokenPath(s.p) + "/logout", bearer: e.AccessToken, cookies: e.Cookies})
 	if err != nil {
 		return err
 	}
-	return s.noContent(a)
+	return v.wrongVersion(s, a, s.noContent(a))
 }
 
-func (vb365) authCode(ctx context.Context, s *session, e cache.Entry) (string, error) {
-	a, err := s.do(ctx, call{method: "POST", path: vb365TokenPath + "/AuthCode", bearer: e.AccessToken, cookies: e.Cookies})
+func (v vb365) authCode(ctx context.Context, s *session, e cache.Entry) (string, error) {
+	a, err := s.do(ctx, call{method: "POST", path: v.tokenPath(s.p) + "/AuthCode", bearer: e.AccessToken, cookies: e.Cookies})
 	if err != nil {
 		return "", err
 	}
 	if a.status != 200 {
-		return "", s.statusError(a, "authorization code request")
+		return "", v.wrongVersion(s, a, s.statusError(a, "authorization code request"))
 	}
 	var r struct {
 		AuthCode string `json:"authCode"`

@@ -8,9 +8,17 @@ import (
 )
 
 // Veeam Backup for Microsoft Azure REST API (helpcenter.veeam.com/docs/vbazure/rest,
-// "Requesting Authorization"; reference tag "Login"): POST/DELETE /api/oauth2/token,
-// grants Password, Refresh_token, Mfa; problem+json errors; older versions
-// take api-version as a query parameter).
+// "Request Authorization Tokens", "Logout", "Obtaining Token"):
+//
+//   - POST /api/oauth2/token, form, grant_type Password, Refresh_token or Mfa
+//     (mfa_token + mfa_code); DELETE /api/oauth2/token with the Bearer token
+//     logs out (204).
+//   - An MFA user's Password step answers an mfa_token instead of tokens;
+//     the reference's answer schema lists mfa_enabled too, but only the
+//     token is needed (and promised) for the Mfa step.
+//   - Errors: problem+json {type, title, status, detail, traceId, errors}.
+//   - Older versions take api-version as a query parameter: sent when the
+//     profile sets api_version.
 const vbAzureTokenPath = "/api/oauth2/token"
 
 type vbAzure struct{}
@@ -24,8 +32,9 @@ func (vbAzure) query(p *Profile) url.Values {
 	return url.Values{"api-version": {p.APIVersion}}
 }
 
-// grant runs Password and, when the server answers mfa_enabled with an
-// mfa_token, the Mfa step with a code from the request, mfa_code_command or a prompt.
+// grant runs Password and, when the server answers an mfa_token instead of
+// an access token, the Mfa step with a code from the request,
+// mfa_code_command or a prompt.
 func (v vbAzure) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	pw, err := s.secret(ctx, secretPassword)
 	if err != nil {
@@ -36,7 +45,7 @@ func (v vbAzure) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	if t.AccessToken == "" && t.MFAEnabled && t.MFAToken != "" {
+	if t.AccessToken == "" && t.MFAToken != "" {
 		code, err := s.secret(ctx, secretMFACode)
 		if err != nil {
 			return cache.Entry{}, err

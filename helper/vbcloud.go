@@ -15,18 +15,17 @@ import (
 //     an mfa_token and no access token (AWS: 200 with mfa_enabled; Google
 //     Cloud: 202 Accepted); grant_type=mfa with mfa_token and mfa_code then
 //     answers the pair. A refresh token is good for one use.
-//   - x-api-version: <version>-<revision> on every call.
+//   - x-api-version: <version>-<revision> on every call ("Versioning": each
+//     release accepts its own and the previous few revisions; the default
+//     and the retry on an unsupported revision are those of vbr.go).
 //   - DELETE /api/v1/token with the Bearer token: 204, the session ends.
 //   - Errors: problem+json {type, title, status, errorCode, details, instance, data}.
 //   - Lifetimes (AWS: 1 h access / 2 h refresh; Google Cloud 15 min / 2 weeks)
 //     are appliance settings: expires_in is what counts.
-//
-// No default port is added: appliances differ (the vendor's examples use 11005
-// for AWS and 13140 for Google Cloud), so the url is used as written.
+//   - Default ports: 11005 (AWS) and 13140 (Google Cloud), in package config.
 const vbCloudTokenPath = "/api/v1/token"
 
-// The default x-api-version revisions (current with the v8/v9 AWS and v6/v7
-// Google Cloud appliances) are in package config.
+// The default x-api-version revisions are in package config.
 type vbCloud struct{}
 
 func init() {
@@ -35,7 +34,7 @@ func init() {
 }
 
 func (vbCloud) token(ctx context.Context, s *session, f map[string][]string, what string) (*tokenAnswer, error) {
-	a, err := s.do(ctx, call{method: "POST", path: vbCloudTokenPath, form: f, header: apiVersionHeader(s.p)})
+	a, err := s.doVersioned(ctx, call{method: "POST", path: vbCloudTokenPath, form: f})
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +74,7 @@ func (v vbCloud) refresh(ctx context.Context, s *session, old cache.Entry) (cach
 }
 
 func (vbCloud) logout(ctx context.Context, s *session, e cache.Entry) error {
-	a, err := s.do(ctx, call{method: "DELETE", path: vbCloudTokenPath, bearer: e.AccessToken, header: apiVersionHeader(s.p)})
+	a, err := s.doVersioned(ctx, call{method: "DELETE", path: vbCloudTokenPath, bearer: e.AccessToken})
 	if err != nil {
 		return err
 	}

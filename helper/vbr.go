@@ -7,14 +7,18 @@ import (
 )
 
 // Veeam Backup & Replication REST API (helpcenter.veeam.com/docs/backup/vbr_rest,
-// "Requesting Authorization", "Using Refresh Token", "Performing Logout"):
+// "Requesting Authorization", "Using Refresh Token", "Performing Logout",
+// "Versioning"):
 //
 //   - POST /api/oauth2/token, form, grant_type password (username, password)
 //     or refresh_token (refresh_token); lower-case grant names. A refresh token
 //     is good for one use: every refresh answers a new pair.
 //   - Every call, the token call included, carries x-api-version:
-//     <version>-<revision> (1.1-rev0 is the first revision of 12.0 and is
-//     still supported by 12.x and 13; set api_version for a newer one).
+//     <version>-<revision>. 1.1-rev0 is the first revision of 12.0 and is
+//     still supported by 12.x and 13; set api_version for a newer one.
+//   - A revision the server does not support is refused with 400 and
+//     {"errorCode": …, "message": "Unsupported RESTAPI version. The following
+//     versions are supported: v1.0-rev1, …"}.
 //   - POST /api/oauth2/logout with the Bearer token: 200 and {}; access and
 //     refresh token are dead afterwards.
 //   - Errors: {"errorCode": "AccessDenied", "message": "…", "resourceId": …}.
@@ -30,10 +34,32 @@ type vbr struct{}
 
 func init() { register("vbr", vbr{}) }
 
-// apiVersionHeader is the x-api-version header every call of the
-// header-versioned products (vbr, vbaws, vbgcp) carries.
-func apiVersionHeader(p *Profile) map[string]string {
-	return map[string]string{headerAPIVersion: p.APIVersion}
+// doVersioned is do for the products that send x-api-version on every call
+// (vbr, vbaws, vbgcp). When the profile leaves api_version out and the
+// server refuses the default revision as unsupported, the call is sent once
+// more with the newest revision the server names, with a warning naming
+// the api_version to set; the session keeps that revision for its other
+// calls. A refusal of a revision the profile names is not retried: it ends
+// in statusError's configuration error (exit 2) naming api_version.
+func (s *session) doVersioned(ctx context.Context, c call) (*answer, error) {
+	if s.apiVersion == "" {
+		s.apiVersion = s.p.APIVersion
+	}
+	c.header = map[string]string{headerAPIVersion: s.apiVersion}
+	a, err := s.do(ctx, c)
+	if err != nil || a.status != 400 || !s.p.APIVersionDefaulted() || s.apiVersion != s.p.APIVersion {
+		return a, err
+	}
+	named, unsupported := unsupportedVersion(a.body)
+	next := newestRevision(named, s.apiVersion)
+	if !unsupported || next == "" {
+		return a, nil
+	}
+	s.h.warnf("profile %q: the server does not support x-api-version %s, retrying with %s, which it names: set api_version = %q in the profile",
+		s.p.Name, s.apiVersion, next, next)
+	s.apiVersion = next
+	c.header = map[string]string{headerAPIVersion: next}
+	return s.do(ctx, c)
 }
 
 func (vbr) grant(ctx context.Context, s *session) (cache.Entry, error) {
@@ -41,17 +67,19 @@ func (vbr) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	f := form("grant_type", "password", "username", s.p.Username, "password", pw)
-	t, _, err := s.tokenCall(ctx, call{method: "POST", path: vbrTokenPath, form: f, header: apiVersionHeader(s.p)}, "password")
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	return s.entry(t)
+	return vbr{}.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
 }
 
 func (vbr) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
-	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
-	t, _, err := s.tokenCall(ctx, call{method: "POST", path: vbrTokenPath, form: f, header: apiVersionHeader(s.p)}, "refresh token")
+	return vbr{}.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")
+}
+
+func (vbr) token(ctx context.Context, s *session, f map[string][]string, what string) (cache.Entry, error) {
+	a, err := s.doVersioned(ctx, call{method: "POST", path: vbrTokenPath, form: f})
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	t, err := s.decodeToken(a, what)
 	if err != nil {
 		return cache.Entry{}, err
 	}
@@ -59,7 +87,7 @@ func (vbr) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entr
 }
 
 func (vbr) logout(ctx context.Context, s *session, e cache.Entry) error {
-	a, err := s.do(ctx, call{method: "POST", path: vbrLogoutPath, bearer: e.AccessToken, header: apiVersionHeader(s.p)})
+	a, err := s.doVersioned(ctx, call{method: "POST", path: vbrLogoutPath, bearer: e.AccessToken})
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,8 @@ type Profile struct {
 	Timeout                 Duration `toml:"timeout"`
 	DisableAntiforgeryToken *bool    `toml:"disable_antiforgery_token"`
 	GitHosts                []string `toml:"git_hosts"`
+
+	apiVersionDefaulted bool // api_version was filled in from the product's default
 }
 
 // Duration is a time.Duration written as "60s" in TOML.

@@ -14,7 +14,7 @@ password_env = "X"
 
 [profiles.b]
 product = "vb365"
-url = "https://VB365.example.com"
+url = "https://VB365.example.com:443"
 username = "bob"
 password_env = "X"
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 )
@@ -28,10 +29,19 @@ type rules struct {
 	static func(p *Profile) bool
 }
 
+// VB365APIVersions are the VB365 REST API versions a profile may name; the
+// first is the default. A 7.x server serves v6 and v7, 8.x serves v6, v7
+// and v8 (REST API reference, "Versioning").
+var VB365APIVersions = []string{"v8", "v7", "v6"}
+
 var products = map[string]rules{
 	"vb365": {
-		grants: []string{GrantPassword, GrantJWTBearer, GrantOperator},
+		grants:      []string{GrantPassword, GrantJWTBearer, GrantOperator},
+		defaultPort: "4443",
 		validate: func(p *Profile) error {
+			if p.APIVersion != "" && !slices.Contains(VB365APIVersions, p.APIVersion) {
+				return fmt.Errorf("api_version %q is not a VB365 REST API version: use \"v8\" (the default, VB365 8), \"v7\" (VB365 7 and 8) or \"v6\"", p.APIVersion)
+			}
 			switch p.Grant {
 			case GrantPassword:
 				if p.Username == "" {
@@ -52,15 +62,17 @@ var products = map[string]rules{
 	"vbr": {
 		grants:      []string{GrantPassword},
 		defaultPort: "9419",
-		validate:    withAPIVersion(needUsername(`username is required (e.g. 'CORP\backup-operator')`), "1.1-rev0"),
+		validate:    withAPIVersion(needUsername(`username is required (e.g. 'CORP\backup-operator')`), defaultAPIVersions["vbr"]),
 	},
 	"vbaws": {
-		grants:   []string{GrantPassword},
-		validate: withAPIVersion(needUsername("username is required"), "1.7-rev0"),
+		grants:      []string{GrantPassword},
+		defaultPort: "11005",
+		validate:    withAPIVersion(needUsername("username is required"), defaultAPIVersions["vbaws"]),
 	},
 	"vbgcp": {
-		grants:   []string{GrantPassword},
-		validate: withAPIVersion(needUsername("username is required"), "1.4-rev0"),
+		grants:      []string{GrantPassword},
+		defaultPort: "13140",
+		validate:    withAPIVersion(needUsername("username is required"), defaultAPIVersions["vbgcp"]),
 	},
 	"vone": {
 		grants:      []string{GrantPassword},
@@ -107,6 +119,23 @@ func needUsername(msg string) func(p *Profile) error {
 	}
 }
 
+// defaultAPIVersions are the x-api-version revisions the header-versioned
+// products send when a profile names none: revisions every release still
+// supported accepts, by the products' REST API references ("Versioning"):
+// VBR 12.0 to 13 accept 1.1-rev0; VB for AWS 7.0 and 8.0 both accept
+// 1.5-rev1 (7.0: 1.3-rev0 to 1.5-rev1, 8.0: 1.4-rev0 to 1.6-rev0); VB for
+// Google Cloud 5.0 and 6.0 both accept 1.3-rev0. An appliance that refuses
+// the default gets one retry with a revision it names (helper/vbr.go).
+var defaultAPIVersions = map[string]string{
+	"vbr":   "1.1-rev0",
+	"vbaws": "1.5-rev1",
+	"vbgcp": "1.3-rev0",
+}
+
+// DefaultAPIVersion is the x-api-version a product sends when a profile
+// names none ("" for the products without that header).
+func DefaultAPIVersion(product string) string { return defaultAPIVersions[product] }
+
 // withAPIVersion fills in the API version the product's x-api-version header
 // defaults to (it is part of the cache key) after check passes.
 func withAPIVersion(check func(p *Profile) error, def string) func(p *Profile) error {
@@ -116,9 +145,25 @@ func withAPIVersion(check func(p *Profile) error, def string) func(p *Profile) e
 		}
 		if p.APIVersion == "" {
 			p.APIVersion = def
+			p.apiVersionDefaulted = true
 		}
 		return nil
 	}
+}
+
+// APIVersionDefaulted reports whether api_version was left out of the
+// profile and holds the product's default: only then may the engine try
+// another revision the server names.
+func (p *Profile) APIVersionDefaulted() bool { return p.apiVersionDefaulted }
+
+// VB365APIVersion is the VB365 REST API version of the profile's paths
+// (/v8/token …): api_version, else v8. The default is not written into
+// the profile, so the cache key of profiles without api_version stays as it was.
+func (p *Profile) VB365APIVersion() string {
+	if p.APIVersion == "" {
+		return VB365APIVersions[0]
+	}
+	return p.APIVersion
 }
 
 // ProductNames lists the known products, sorted.

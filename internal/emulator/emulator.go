@@ -1,8 +1,9 @@
 // Package emulator is an in-process model of the Veeam token endpoints
-// (VB365 REST v8 and Veeam Backup for Microsoft Azure) for tests and for the
-// `demo` command. One Emulator serves one product on a loopback port. The
-// later products (vbr, vbaws, vbgcp, vone, vspc) are modelled in their own
-// files, each documenting its answers there; Products lists them all.
+// (VB365 REST v6/v7/v8 and Veeam Backup for Microsoft Azure) for tests and
+// for the `demo` command. One Emulator serves one product on a loopback
+// port. The later products (vbr, vbaws, vbgcp, vone, vspc) are modelled in
+// their own files, each documenting its answers there and the public REST
+// reference they follow; Products lists them all.
 //
 // # Model
 //
@@ -14,14 +15,18 @@
 //     in the same session; the refresh token presented becomes used. Presenting
 //     a used refresh token again counts Counts.RefreshReuse and is rejected
 //     (401). Older access tokens stay valid until they expire (like JWTs).
-//   - Logout (vb365 POST /v8/token/logout, vbazure DELETE /api/oauth2/token)
+//   - Logout (vb365 POST /{version}/token/logout, vbazure DELETE /api/oauth2/token)
 //     ends the session: all its access tokens and its refresh token die.
 //   - Tokens are random opaque strings with a product prefix (TokenPrefixes)
 //     so leak tests can grep for them.
 //
-// # Status codes (choices where the vendor documents are silent)
+// # Status codes (choices where the vendor references are silent)
 //
-// vb365 answers errors as {"message","errorCode","stackTrace"}; the stack
+// vb365 serves one REST API version (Options.APIVersion, default v8) under
+// /{version}/: a server of another version has no such paths, so they
+// answer 404 (VB365 7 serves only /v6 and /v7). Errors follow the REST API
+// reference's "Operation failure response" schema
+// {"message","errorCode","stackTrace"}; the stack
 // trace is a long fake .NET trace containing StackTraceMarker, on every error,
 // so tests can assert it never reaches a user.
 //
@@ -38,8 +43,9 @@
 // refresh; it carries the Secure attribute only when Options.TLS is set, so a
 // cookie jar also works against a plain-http emulator.
 //
-// vbazure: the password step of an MFA user answers 200 with mfa_enabled:true,
-// an mfa_token and null access_token/refresh_token; it counts as a successful
+// vbazure: the password step of an MFA user answers 200 with mfa_enabled:true
+// (left out with Options.MFAFlagOmitted), an mfa_token and null
+// access_token/refresh_token; it counts as a successful
 // grant under the grant_type sent (e.g. Grants["Password"]). grant_type may be
 // omitted (Password is assumed, counted under ""). short_lived_refresh_token=true
 // caps the refresh lifetime at 60 minutes and answers shortLived:true.
@@ -112,6 +118,16 @@ type Options struct {
 	TLS               bool          // httptest certificate valid for 127.0.0.1
 	RequireAPIVersion string        // vbazure: token calls must carry ?api-version=<this>
 	MFATTL            time.Duration // vbazure mfa_token lifetime, default 5 min
+	// APIVersion is the vb365 REST API version served: "v6", "v7" or "v8"
+	// (default). Only that version's paths exist.
+	APIVersion string
+	// APIVersions are the x-api-version revisions a vbr, vbaws or vbgcp
+	// appliance supports; another is refused as unsupported, naming these.
+	// Empty: any well-formed revision (RequireAPIVersion: that one only).
+	APIVersions []string
+	// MFAFlagOmitted: the vbazure password step of an MFA user answers the
+	// mfa_token without mfa_enabled.
+	MFAFlagOmitted bool
 }
 
 // Counts is what the emulator observed.
@@ -210,6 +226,18 @@ func New(opts Options) (*Emulator, error) {
 	if opts.MFATTL <= 0 {
 		opts.MFATTL = DefaultMFATTL
 	}
+	if opts.Product == ProductVB365 {
+		switch opts.APIVersion {
+		case "":
+			opts.APIVersion = "v8"
+		case "v6", "v7", "v8":
+		default:
+			return nil, fmt.Errorf("emulator: vb365 APIVersion %q is not v6, v7 or v8", opts.APIVersion)
+		}
+	}
+	if len(opts.APIVersions) == 0 && opts.RequireAPIVersion != "" {
+		opts.APIVersions = []string{opts.RequireAPIVersion}
+	}
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("emulator: listen: %w", err)
@@ -243,14 +271,14 @@ func New(opts Options) (*Emulator, error) {
 // URL is the base URL, e.g. https://127.0.0.1:41234.
 func (e *Emulator) URL() string { return e.srv.URL }
 
-// TokenPath is the product's token endpoint path.
+// TokenPath is the product's token endpoint path (vb365: of the version served).
 func (e *Emulator) TokenPath() string {
-	return products[e.opts.Product].tokenPath
+	return e.versionedPath(products[e.opts.Product].tokenPath)
 }
 
 // ProtectedPath is the path of the product's protected resource.
 func (e *Emulator) ProtectedPath() string {
-	return products[e.opts.Product].protectedPath
+	return e.versionedPath(products[e.opts.Product].protectedPath)
 }
 
 // TokenPrefixes are the prefixes of every secret the emulator hands out

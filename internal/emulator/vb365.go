@@ -15,6 +15,12 @@ const (
 	vb365GrantOperator = "operator"
 )
 
+// VB365 REST API reference (helpcenter.veeam.com/docs/vbo365/rest):
+// "Request Authorization Tokens" (POST /{version}/token), "Log Out" (POST
+// /{version}/token/logout, 204), "Request Authorization Code" (POST
+// /{version}/token/AuthCode, {authCode}); every failure is the "Operation
+// failure response" {message, errorCode, stackTrace}. The paths of the
+// version served are the only ones: VB365 7 has no /v8 (404).
 func init() {
 	products[ProductVB365] = productSpec{
 		tokenPath: "/v8/token", protectedPath: "/v8/Organizations", accessTTL: time.Hour,
@@ -71,15 +77,24 @@ type vb365Token struct {
 	Expires      string `json:".expires"`
 }
 
+// versionedPath puts a vb365 path ("/v8/…" in productSpec) under the version served.
+func (e *Emulator) versionedPath(p string) string {
+	if e.opts.Product != ProductVB365 {
+		return p
+	}
+	return "/" + e.opts.APIVersion + strings.TrimPrefix(p, "/v8")
+}
+
 func (e *Emulator) serveVB365(w http.ResponseWriter, r *http.Request, p string) {
+	v := "/" + e.opts.APIVersion
 	switch p {
-	case "/v8/token":
+	case v + "/token":
 		if r.Method != http.MethodPost {
 			e.methodNotAllowed(w, r, "POST")
 			return
 		}
 		e.vb365Grant(w, r)
-	case "/v8/token/logout":
+	case v + "/token/logout":
 		if r.Method != http.MethodPost {
 			e.methodNotAllowed(w, r, "POST")
 			return
@@ -87,7 +102,7 @@ func (e *Emulator) serveVB365(w http.ResponseWriter, r *http.Request, p string) 
 		if e.logout(w, r) {
 			w.WriteHeader(http.StatusNoContent)
 		}
-	case "/v8/token/authcode":
+	case v + "/token/authcode":
 		if r.Method != http.MethodPost {
 			e.methodNotAllowed(w, r, "POST")
 			return
@@ -103,13 +118,13 @@ func (e *Emulator) serveVB365(w http.ResponseWriter, r *http.Request, p string) 
 			return
 		}
 		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{"authCode": randomToken(e.prefix("ac"))})
-	case "/v8/organizations":
+	case v + "/organizations":
 		if !e.protected(w, r) {
 			return
 		}
 		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", []map[string]any{{
 			"id": "4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60", "name": "contoso.onmicrosoft.com", "type": "Office365",
-			"region": "Worldwide", "isBackedup": true, "_links": map[string]any{"self": map[string]string{"href": "/v8/Organizations/4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60"}},
+			"region": "Worldwide", "isBackedup": true, "_links": map[string]any{"self": map[string]string{"href": v + "/Organizations/4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60"}},
 		}})
 	default:
 		writeVB365Error(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")

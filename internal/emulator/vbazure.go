@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// VB for Azure REST API reference (helpcenter.veeam.com/docs/vbazure/rest):
+// "Request Authorization Tokens" and "Logout" document 400 and 401 answers in
+// application/problem+json {type,title,status,detail,traceId,errors}; the
+// api-version query parameter of older versions is checked the way ASP.NET
+// API versioning answers ("does not support the API version").
 func init() {
 	products[ProductVBAzure] = productSpec{
 		tokenPath: "/api/oauth2/token", protectedPath: "/api/v1/system/about", accessTTL: time.Hour, mfa: true,
@@ -185,10 +190,17 @@ func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
 		}
 		if id.mfaCode != "" {
 			mt := e.startMFA(id, grant)
-			writeJSON(w, http.StatusOK, "application/json; charset=utf-8", azureToken{
+			body := azureToken{
 				UserID: userID(id.name), Username: id.name, RoleName: "PortalAdmin", UserType: "Internal",
 				MFAEnabled: true, MFAToken: ptr(mt),
-			})
+			}
+			if e.opts.MFAFlagOmitted {
+				writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+					"userId": body.UserID, "username": body.Username, "mfa_token": mt,
+				})
+				return
+			}
+			writeJSON(w, http.StatusOK, "application/json; charset=utf-8", body)
 			return
 		}
 		s := newSession(id.name)

@@ -6,10 +6,15 @@ import (
 )
 
 // Products Veeam Backup for AWS and Veeam Backup for Google Cloud: one token
-// API (OpenAPI "Token": POST/DELETE /api/v1/token).
+// API (REST API references helpcenter.veeam.com/docs/vbaws/rest and
+// /docs/vbgc/rest: "Authorization", "Versioning"; OpenAPI tag "Token":
+// POST/DELETE /api/v1/token).
 //
 //   - grant_type password | refresh_token | mfa, lower case (others 400);
-//     x-api-version required on every call (as for vbr).
+//     x-api-version required on every call (as for vbr). Each release accepts
+//     its own and a few earlier revisions ("Versioning"); one outside
+//     Options.APIVersions is refused with 400 in the error shape below,
+//     naming the supported revisions as vbr does.
 //   - An MFA user's password step answers an mfa_token and no access token:
 //     vbaws 200 {mfa_enabled:true, mfa_token}, vbgcp 202 Accepted {mfa_token}
 //     (as the Google Cloud reference documents). grant_type=mfa with
@@ -19,7 +24,9 @@ import (
 //     errorCode "AccessDenied" / "InvalidToken" / "ExpiredToken".
 //   - DELETE /api/v1/token (Bearer): 204, the session ends.
 //   - GET /api/v1/system/version is the protected resource (choice of path).
-//   - Errors: problem+json {type,title,status,errorCode,details,instance,data};
+//   - Errors: problem+json {type,title,status,errorCode,details,instance,data}
+//     (the references' "Error" schema; 401 on a protected resource without a
+//     live token, 429 with Retry-After when throttled);
 //     5xx answers carry a fake stack trace with StackTraceMarker in data.exception.
 //   - Default access-token lifetime: vbaws 1 h, vbgcp 15 min.
 const (

@@ -3,6 +3,7 @@ package emulator
 import (
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,14 +33,18 @@ func Products() []string {
 
 // ProductVBR is Veeam Backup & Replication.
 //
-// vbr model (REST reference "Login"; choices where it is silent are marked):
+// vbr model (REST API reference, helpcenter.veeam.com/docs/backup/vbr_rest:
+// "Login", "Versioning"; choices where it is silent are marked):
 //
 //   - POST /api/oauth2/token, form, grant_type password | refresh_token (exact
 //     lower case; other values 400). authorization_code and vbr_token answer 400
 //     "not enabled" (choice).
 //   - Every call needs x-api-version "<version>-<revision>"; a missing or
-//     malformed one, or one other than Options.RequireAPIVersion when that is
-//     set, is 400 errorCode "UnexpectedContent" (choice of code).
+//     malformed one is 400 errorCode "UnexpectedContent" (choice of code). A
+//     revision the server does not support (Options.APIVersions) is 400
+//     {"errorCode":"NotImplemented","message":"Unsupported RESTAPI version.
+//     The following versions are supported: v1.1-rev0, …"}, the answer VBR
+//     gives (quoted in public bug reports against its REST API).
 //   - wrong username/password: 401 errorCode "AccessDenied"; an unknown, used,
 //     revoked or expired refresh token: 401 "InvalidToken" (a used one counts
 //     RefreshReuse); missing fields: 400 "UnexpectedContent".
@@ -76,25 +81,30 @@ func writeVBRError(w http.ResponseWriter, status int, code, msg string) {
 
 var apiVersionRe = regexp.MustCompile(`^[0-9]+\.[0-9]+-rev[0-9]+$`)
 
-// xAPIVersionOK checks the x-api-version header of vbr, vbaws and vbgcp calls.
-func (e *Emulator) xAPIVersionOK(r *http.Request) (bool, string) {
+// xAPIVersionOK checks the x-api-version header of vbr, vbaws and vbgcp
+// calls; code is the errorCode of the refusal.
+func (e *Emulator) xAPIVersionOK(r *http.Request) (ok bool, code, msg string) {
 	got := r.Header.Get("x-api-version")
 	switch {
 	case got == "":
-		return false, "The x-api-version header is required."
+		return false, "BadRequest", "The x-api-version header is required."
 	case !apiVersionRe.MatchString(got):
-		return false, "The x-api-version header must be in the <version>-<revision> format."
-	case e.opts.RequireAPIVersion != "" && got != e.opts.RequireAPIVersion:
-		return false, "The REST API revision '" + got + "' is not supported."
+		return false, "BadRequest", "The x-api-version header must be in the <version>-<revision> format."
+	case len(e.opts.APIVersions) > 0 && !slices.Contains(e.opts.APIVersions, got):
+		named := make([]string, len(e.opts.APIVersions))
+		for i, v := range e.opts.APIVersions {
+			named[i] = "v" + v
+		}
+		return false, "NotImplemented", "Unsupported RESTAPI version. The following versions are supported: " + strings.Join(named, ", ") + "."
 	}
-	return true, ""
+	return true, "", ""
 }
 
 // logoutVersioned is logout for products that also check x-api-version
 // (vbr, vbaws, vbgcp).
 func (e *Emulator) logoutVersioned(w http.ResponseWriter, r *http.Request) bool {
-	if ok, msg := e.xAPIVersionOK(r); !ok {
-		e.writeError(w, http.StatusBadRequest, "BadRequest", msg)
+	if ok, code, msg := e.xAPIVersionOK(r); !ok {
+		e.writeError(w, http.StatusBadRequest, code, msg)
 		return false
 	}
 	return e.logout(w, r)
@@ -108,8 +118,8 @@ func (e *Emulator) beginVersionedGrant(w http.ResponseWriter, r *http.Request) f
 		return nil
 	}
 	reject := e.rejecter(w, r.PostForm.Get("grant_type"), true)
-	if ok, msg := e.xAPIVersionOK(r); !ok {
-		reject(http.StatusBadRequest, "UnexpectedContent", msg)
+	if ok, code, msg := e.xAPIVersionOK(r); !ok {
+		reject(http.StatusBadRequest, code, msg)
 		return nil
 	}
 	return reject
@@ -117,11 +127,11 @@ func (e *Emulator) beginVersionedGrant(w http.ResponseWriter, r *http.Request) f
 
 // protectedVersioned is protected() for products that also check x-api-version.
 func (e *Emulator) protectedVersioned(w http.ResponseWriter, r *http.Request) bool {
-	if ok, msg := e.xAPIVersionOK(r); !ok && r.Method == http.MethodGet {
+	if ok, code, msg := e.xAPIVersionOK(r); !ok && r.Method == http.MethodGet {
 		e.mu.Lock()
 		e.counts.ProtectedDenied++
 		e.mu.Unlock()
-		e.writeError(w, http.StatusBadRequest, "BadRequest", msg)
+		e.writeError(w, http.StatusBadRequest, code, msg)
 		return false
 	}
 	return e.protected(w, r)

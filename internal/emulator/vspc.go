@@ -12,14 +12,19 @@ import (
 //
 //   - POST /api/v3/token, form, grant_type password | refresh_token (lower
 //     case); answers {access_token, token_type:"bearer", refresh_token,
-//     expires_in}. Wrong credentials and bad refresh tokens: 401.
+//     expires_in}. The token endpoint is an OAuth 2.0 server ("OAuth 2.0
+//     Authentication") and refuses a grant the OAuth 2.0 way (RFC 6749,
+//     section 5.2): 400 {"error","error_description"} with invalid_grant for
+//     wrong credentials and bad refresh tokens, invalid_request for missing
+//     fields, unsupported_grant_type for other grants.
 //   - API keys registered with AddAPIKey are accepted as Bearer tokens by the
 //     protected resource; they never expire (RevokeAPIKey disables one).
 //   - DELETE /api/v3/users/{userUid}/tokens (Bearer): every session of that
 //     user ends (the documented emergency revocation); 200 {"data":true}.
 //   - GET /api/v3/about is the protected resource (Bearer); it records the
 //     X-Client-Version header (LastHeader covers token calls only).
-//   - Errors: {"errors":[{"message","type","code"}]}. Server errors are
+//   - Every other error ("Errors"): {"errors":[{"message","type","code"}]},
+//     e.g. 401 type "security" on a protected resource. Server errors are
 //     answered with HTTP 520 (500, 501 and ≥505 become 520; the gateway
 //     codes 502–504 pass as they are, as a proxy would send them); 429 puts
 //     the retry hint in errors[0].retryAfter and sends no Retry-After header.
@@ -145,32 +150,40 @@ func (e *Emulator) vspcGrant(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	grant := f.Get("grant_type")
-	rejectAs := e.rejecter(w, grant, false)
-	reject := func(status int, msg string) { rejectAs(status, "", msg) }
+	reject := func(code, msg string) {
+		e.failGrant(grant)
+		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]string{"error": code, "error_description": msg})
+	}
 	var tok issued
 	switch grant {
 	case "password":
 		user, pass := f.Get("username"), f.Get("password")
 		if user == "" || pass == "" {
-			reject(http.StatusBadRequest, "The username and password parameters are required.")
+			reject("invalid_request", "The username and password parameters are required.")
 			return
 		}
 		id, ok := e.checkPassword(user, pass)
 		if !ok {
-			reject(http.StatusUnauthorized, "Invalid user name or password.")
+			reject("invalid_grant", "Invalid user name or password.")
 			return
 		}
 		tok = e.openSession(grant, newSession(id.name))
 	case "refresh_token":
 		var ok bool
-		if tok, ok = e.rotate(f.Get("refresh_token"), grant, reject); !ok {
+		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
+			code := "invalid_grant"
+			if status == http.StatusBadRequest {
+				code = "invalid_request"
+			}
+			reject(code, msg)
+		}); !ok {
 			return
 		}
 	case "":
-		reject(http.StatusBadRequest, "The grant_type parameter is required.")
+		reject("invalid_request", "The grant_type parameter is required.")
 		return
 	default:
-		reject(http.StatusBadRequest, "The value '"+grant+"' is not valid for grant_type.")
+		reject("unsupported_grant_type", "The value '"+grant+"' is not valid for grant_type.")
 		return
 	}
 	writeToken(w, map[string]any{
