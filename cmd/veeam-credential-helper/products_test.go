@@ -24,8 +24,8 @@ type laterProduct struct {
 
 var laterProducts = []laterProduct{
 	{"vbr", `CORP\backup-ops`, "1.1-rev0", true},
-	{"vbaws", "aws-admin", "1.7-rev0", true},
-	{"vbgcp", "gcp-admin", "1.4-rev0", true},
+	{"vbaws", "aws-admin", "1.5-rev1", true},
+	{"vbgcp", "gcp-admin", "1.3-rev0", true},
 	{"vone", `ONESRV\administrator`, "", true},
 	{"vspc", `vspc\portal-admin`, "", false},
 }
@@ -166,11 +166,11 @@ func TestVBRAPIVersionFromProfile(t *testing.T) {
 	if testenv.Protected(t, em, a.AccessToken, "1.2-rev0") != 200 {
 		t.Error("token not accepted")
 	}
-	// A revision the server does not know is a configuration problem the
-	// server states: rejected (exit 3) with its message.
+	// A revision the server does not support is a configuration error
+	// naming api_version (exit 2), not rejected credentials.
 	e2, _ := laterEnv(t, lp, `api_version = "1.1-rev2"`+"\n")
 	r = e2.Run("", "get")
-	if r.Exit != 3 || !strings.Contains(r.Stderr, "1.1-rev2") {
+	if r.Exit != 2 || !strings.Contains(r.Stderr, "1.1-rev2") || !strings.Contains(r.Stderr, "api_version") {
 		t.Errorf("unknown revision: exit %d %q", r.Exit, r.Stderr)
 	}
 }
