@@ -111,7 +111,7 @@ ca_file = %q
 	}
 
 	say("veeam-credential-helper demo: two Veeam token endpoints emulated on loopback,")
-	say("VB365 at %s and VB for Azure at %s; configuration %s", m365.URL(), azure.URL(), cfgPath)
+	say("VB365 at %s (REST API token path %s) and VB for Azure at %s; configuration %s", m365.URL(), m365.TokenPath(), azure.URL(), cfgPath)
 	say("(the cache is the encrypted file backend in %s)", filepath.Join(dir, "cache"))
 
 	step(1, "First `get`: nothing cached, so the helper runs the profile's password grant")
