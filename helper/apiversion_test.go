@@ -19,6 +19,7 @@ func TestUnsupportedVersion(t *testing.T) {
 		{`{"error":{"code":"UnsupportedApiVersion","message":"The HTTP resource that matches the request URI 'https://vspc:1280/api/v3/about' is not supported.","innerError":null}}`, true, nil},
 		{`{"type":"https://tools.ietf.org/html/rfc7231#section-6.5.1","title":"Bad Request","status":400,"detail":"The HTTP resource that matches the request URI '/api/oauth2/token' does not support the API version '4.0'.","traceId":"00-1","errors":{}}`, true, nil},
 		{`{"title":"Bad Request","status":400,"detail":"An API version is required, but was not specified.","errors":{}}`, true, nil},
+		{`{"errorCode":"UnexpectedContent","message":"The x-api-version header must be in the <version>-<revision> format."}`, true, nil},
 		{`{"errorCode":"AccessDenied","message":"Invalid username or password."}`, false, nil},
 		{`{"error":"invalid_grant","error_description":"Invalid user name or password."}`, false, nil},
 		{`{"message":"The version 1.2-rev0 of the license is invalid.","errorCode":"BadRequest","stackTrace":"at Unsupported RESTAPI version"}`, false, nil},

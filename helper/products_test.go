@@ -240,19 +240,10 @@ func TestVBAzureAPIVersionErrors(t *testing.T) {
 // VB for Azure takes the MFA step on the mfa_token alone: the reference
 // promises the token, not the mfa_enabled flag beside it.
 func TestVBAzureMFAWithoutFlag(t *testing.T) {
-	e := testenv.New(t)
-	em := e.Emulator(emulator.Options{Product: "vbazure", MFAFlagOmitted: true})
+	em, h, _ := productHome(t, emulator.Options{Product: "vbazure", MFAFlagOmitted: true}, "mfa-admin",
+		`mfa_code_command = ["sh", "-c", "echo 135790"]`)
 	em.AddMFAUser("mfa-admin", ptPassword, "135790")
-	e.Vars["PT_PASSWORD"] = ptPassword
-	e.WriteConfig(fmt.Sprintf(`[profiles.p]
-product = "vbazure"
-url = %q
-username = "mfa-admin"
-password_env = "PT_PASSWORD"
-mfa_code_command = ["sh", "-c", "echo 135790"]
-ca_file = %q
-`, em.URL(), e.CAFile("vbazure")))
-	r, err := get(e.Helper(), false)
+	r, err := get(h, false)
 	if err != nil || !em.Valid(r.Entry.AccessToken) {
 		t.Fatalf("%v %+v", err, r)
 	}

@@ -342,10 +342,12 @@ func unsupportedVersion(body []byte) (named []string, ok bool) {
 	}
 	walk(m)
 	t := text.String()
+	// Any mention of the API version in a 400 is about the version: no
+	// credential error talks of it, and a sentence we do not know must not
+	// end as "rejected credentials".
 	switch {
-	case strings.Contains(t, "unsupported restapi version"), strings.Contains(t, "unsupportedapiversion"),
-		strings.Contains(t, "does not support the api version"), strings.Contains(t, "api version") && strings.Contains(t, "not supported"),
-		strings.Contains(t, "api version is required"), strings.Contains(t, "apiversionunspecified"):
+	case strings.Contains(t, "restapi version"), strings.Contains(t, "api version"), strings.Contains(t, "api-version"),
+		strings.Contains(t, "unsupportedapiversion"), strings.Contains(t, "apiversionunspecified"):
 	default:
 		return nil, false
 	}
