@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// ProductVONE is Veeam ONE (reference tag "Authentication": POST /api/token,
-// POST /api/revoke).
+// ProductVONE is Veeam ONE (REST API reference, helpcenter.veeam.com/docs/one/rest:
+// "Authorization and Security"; tag "Authentication": POST /api/token, POST
+// /api/revoke).
 //
 //   - POST /api/token, form, grant_type password (the default when omitted,
 //     counted under "password") | refresh_token. Answers {access_token,
