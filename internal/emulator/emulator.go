@@ -65,7 +65,9 @@
 // are armed; each grant call (POST to the token endpoint) takes the first one.
 // Logout, AuthCode and protected calls are never faulted. SetDelay delays every
 // grant call (faulted or not). A faulted call counts in TokenCalls and Faults,
-// not in Grants/FailedGrants, and does not touch any token.
+// not in Grants/FailedGrants, and does not touch any token. A failure is
+// answered in the product's error shape; 429 carries Retry-After, except on
+// vspc, whose "Throttling" reference puts retryAfter in the body instead.
 package emulator
 
 import (

@@ -25,8 +25,9 @@ import (
 //   - DELETE /api/v1/token (Bearer): 204, the session ends.
 //   - GET /api/v1/system/version is the protected resource (choice of path).
 //   - Errors: problem+json {type,title,status,errorCode,details,instance,data}
-//     (the references' "Error" schema; 401 on a protected resource without a
-//     live token, 429 with Retry-After when throttled);
+//     (the references' error schema; 401 on a protected resource without a
+//     live token). The references document no throttling: FailNext's 429
+//     uses the same shape with a Retry-After header (choice);
 //     5xx answers carry a fake stack trace with StackTraceMarker in data.exception.
 //   - Default access-token lifetime: vbaws 1 h, vbgcp 15 min.
 const (
