@@ -222,7 +222,9 @@ func (c *signalContext) stop() {
 // report writes an error as one line on stderr and returns its exit code.
 func report(w io.Writer, err error) int {
 	e := helper.AsError(err)
-	fmt.Fprintf(w, "veeam-credential-helper: %s\n", e.Msg)
+	if e.Msg != "" { // empty: exec's COMMAND failed and said so itself
+		fmt.Fprintf(w, "veeam-credential-helper: %s\n", e.Msg)
+	}
 	return e.Exit
 }
 
