@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
@@ -146,49 +143,6 @@ func runLogout(c *cmdContext) error {
 		}
 	}
 	return first
-}
-
-var statusOpts struct{ json bool }
-
-func statusFlags(fs *flag.FlagSet) {
-	fs.BoolVar(&statusOpts.json, "json", false, "JSON output")
-}
-
-func runStatus(c *cmdContext) error {
-	h, err := c.helper(false)
-	if err != nil {
-		return err
-	}
-	sts, err := h.Statuses()
-	if err != nil {
-		return err
-	}
-	if statusOpts.json {
-		enc := json.NewEncoder(c.io.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sts)
-	}
-	tw := tabwriter.NewWriter(c.io.out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tPRODUCT\tURL\tUSER\tCACHE\tACCESS TOKEN\tREFRESH TOKEN")
-	for _, s := range sts {
-		valid := "none"
-		switch {
-		case s.Static:
-			valid = "static API key (no expiry)"
-		case s.Error != "":
-			valid = "error: " + s.Error
-		case s.Valid:
-			valid = "valid until " + s.ValidUntil.Format(time.RFC3339)
-		case !s.ValidUntil.IsZero():
-			valid = "expired " + s.ValidUntil.Format(time.RFC3339)
-		}
-		rt := "no"
-		if s.RefreshTokenPresent {
-			rt = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Profile, s.Product, s.URL, s.Username, s.Backend, valid, rt)
-	}
-	return tw.Flush()
 }
 
 func runAuthCode(c *cmdContext) error {

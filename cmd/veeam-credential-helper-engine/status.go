@@ -1,0 +1,69 @@
+package main
+
+import (
+	"flag"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/statusview"
+	"github.com/veeam-tools/veeam-credential-helper/helper"
+)
+
+var statusOpts struct{ json bool }
+
+func statusFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&statusOpts.json, "json", false, "JSON output (null for an absent time)")
+}
+
+// runStatus shows the profiles -p names or matches (every profile without
+// -p; $VEEAM_PROFILE does not narrow it). A cache that cannot be read is
+// shown in each row's error column and makes the exit code non-zero.
+func runStatus(c *cmdContext) error {
+	h, err := c.helper(false)
+	if err != nil {
+		return err
+	}
+	names, err := statusview.Select(h.Config.ProfileNames(), c.g.Profile)
+	if err != nil {
+		return err
+	}
+	sts, openErr := h.Statuses()
+	if openErr != nil {
+		// No store at all: still one row per profile, the reason in each.
+		sts = nil
+		for _, n := range h.Config.ProfileNames() {
+			p := h.Config.Profiles[n]
+			sts = append(sts, helper.Status{Profile: n, Product: p.Product, URL: p.URL, Username: p.Identity(),
+				Grant: p.Grant, Backend: h.Config.Cache.Backend, Static: p.Static(), Error: helper.AsError(openErr).Msg})
+		}
+	}
+	shown := make(map[string]bool, len(names))
+	for _, n := range names {
+		shown[n] = true
+	}
+	sts = slices.DeleteFunc(sts, func(s helper.Status) bool { return !shown[s.Profile] })
+	rows := statusview.Rows(sts, h.Config.DefaultProfile)
+	if statusOpts.json {
+		err = statusview.WriteJSON(c.io.out, rows)
+	} else {
+		err = statusview.WriteTable(c.io.out, rows, time.Now())
+	}
+	if err != nil {
+		return err
+	}
+	if openErr != nil {
+		return openErr
+	}
+	if n := statusview.Failed(rows); n > 0 {
+		return &helper.Error{Exit: helper.ExitCache, Msg: "status: the token cache could not be read for " + plural(n, "profile") + " (see the ERROR column)"}
+	}
+	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
