@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"flag"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -9,13 +10,42 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/demoserve"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
 func init() {
-	commands["demo"] = &command{summary: "a tour on the embedded emulator: no network, no configuration", run: runDemo}
+	commands["demo"] = &command{summary: "a tour on the embedded emulator; --serve: emulated servers and a config to try clients with", flags: demoFlags, run: runDemo}
+}
+
+var demoOpts struct{ serve bool }
+
+func demoFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&demoOpts.serve, "serve", false, "serve every product on loopback with a ready configuration until interrupted")
+}
+
+// runDemoServe prints the export lines on stdout and serves until SIGINT or
+// SIGTERM, then removes everything it made.
+func runDemoServe(c *cmdContext) error {
+	s, err := demoserve.Start("")
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.WriteExports(c.io.out); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.io.err, "veeam-credential-helper: demo: %d emulated Veeam servers on 127.0.0.1, configuration %s\n", len(s.Emulators), s.ConfigPath)
+	fmt.Fprintln(c.io.err, "veeam-credential-helper: demo: paste the export lines above into another shell, then try: veeam-credential-helper get -p vbr --format token")
+	fmt.Fprintln(c.io.err, "veeam-credential-helper: demo: Ctrl-C stops the servers and removes the directory")
+	<-c.ctx.Done()
+	if err := s.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.io.err, "veeam-credential-helper: demo: stopped; removed %s\n", s.Dir)
+	return nil
 }
 
 func randomHex(n int) string {
@@ -27,6 +57,9 @@ func randomHex(n int) string {
 // runDemo starts the embedded emulators on loopback, writes a throwaway
 // configuration and walks through the flow with the real engine.
 func runDemo(c *cmdContext) error {
+	if demoOpts.serve {
+		return runDemoServe(c)
+	}
 	out := c.io.out
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	step := func(n int, title string) { say("\n== %d. %s", n, title) }
