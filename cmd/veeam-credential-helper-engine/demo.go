@@ -2,8 +2,8 @@ package main
 
 import (
 	"crypto/rand"
-	"flag"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"

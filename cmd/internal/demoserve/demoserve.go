@@ -13,7 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/veeam-tools/veeam-credential-helper/internal/emulator")
+	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
+)
 
 // Profiles are the profile names of the configuration, one per product
 // and named after it; the first is default_profile.
