@@ -29,6 +29,7 @@ type stdio struct {
 // command is one subcommand: its flags and what it runs.
 type command struct {
 	summary string
+	usage   string                 // what follows the name in the usage line ("" for "[flags]")
 	flags   func(fs *flag.FlagSet) // optional: the command's own flags
 	run     func(c *cmdContext) error
 }
@@ -95,8 +96,14 @@ func promptTerminal(w io.Writer) func(string) (string, error) {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: veeam-credential-helper [--config PATH] [-p PROFILE] [--debug] COMMAND [flags]")
-	fmt.Fprintln(w, "\ncommands:")
+	fmt.Fprintln(w, "Usage: veeam-credential-helper [--config PATH] [-p NAME] [--debug] COMMAND [flags]")
+	fmt.Fprintln(w, "\nAnswers Veeam REST API bearer tokens from an encrypted cache.\n\nGlobal flags:")
+	var g cli.Globals
+	gfs := flag.NewFlagSet("", flag.ContinueOnError)
+	g.Register(gfs)
+	gfs.Bool("version", false, "print the version and exit")
+	cli.WriteFlags(w, gfs)
+	fmt.Fprintln(w, "\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -105,7 +112,8 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 ok, 1 unexpected, 2 usage/config, 3 credentials rejected, 4 server unreachable, 5 interaction needed, 6 cache unavailable")
+	fmt.Fprintln(w, "\nRun veeam-credential-helper COMMAND --help for a command's flags and examples.")
+	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 unexpected, 2 usage/config, 3 credentials rejected, 4 server unreachable, 5 interaction needed, 6 cache unavailable")
 }
 
 // run parses args, runs one command and returns the exit code.
@@ -121,6 +129,7 @@ func run(args []string, io stdio) (code int) {
 	gfs := flag.NewFlagSet("veeam-credential-helper", flag.ContinueOnError)
 	gfs.SetOutput(flagOutput)
 	g.Register(gfs)
+	version := gfs.Bool("version", false, "print the version and exit")
 	gfs.Usage = func() {} // -h/--help: usage on stdout; a mistake: one line on stderr
 	if err := gfs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -131,6 +140,9 @@ func run(args []string, io stdio) (code int) {
 		return helper.ExitUsage
 	}
 	rest := gfs.Args()
+	if *version {
+		rest = []string{"version"}
+	}
 	if len(rest) == 0 {
 		usage(io.err)
 		return helper.ExitUsage
@@ -157,9 +169,7 @@ func run(args []string, io stdio) (code int) {
 			fmt.Fprintf(io.err, "veeam-credential-helper: %s: %v (see %s --help)\n", name, err, name)
 			return helper.ExitUsage
 		}
-		fmt.Fprintf(io.out, "usage: veeam-credential-helper [global flags] %s [flags]\n  %s\n\nflags (global flags too, before or after the command):\n", name, cmd.summary)
-		fs.SetOutput(io.out)
-		fs.PrintDefaults()
+		cli.WriteCommandHelp(io.out, name, cmd.usage, cmd.summary, fs)
 		return helper.ExitOK
 	}
 	ctx := &signalContext{Context: context.Background()}

@@ -10,13 +10,13 @@ import (
 )
 
 func init() {
-	commands["exec"] = &command{summary: "run a command with the token in its environment (VEEAM_ACCESS_TOKEN, …)", flags: execFlags, run: runExec}
+	commands["exec"] = &command{summary: "run a command with the token in its environment (VEEAM_ACCESS_TOKEN, …)", usage: "[-p NAME] [--min-valid DUR] -- COMMAND [ARGS…]", flags: execFlags, run: runExec}
 }
 
 var execOpts struct{ minValid time.Duration }
 
 func execFlags(fs *flag.FlagSet) {
-	fs.DurationVar(&execOpts.minValid, "min-valid", 0, "the token must stay valid at least this long (e.g. 5m)")
+	fs.DurationVar(&execOpts.minValid, "min-valid", 0, "the token must stay valid at least `DUR` (e.g. 5m)")
 }
 
 // runExec gets the credential first: COMMAND starts only with one.

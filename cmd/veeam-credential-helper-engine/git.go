@@ -12,6 +12,7 @@ import (
 func init() {
 	commands["git"] = &command{
 		summary: "git credential helper: get | store | erase (credential.helper = \"/path/veeam-credential-helper git\")",
+		usage:   "get|store|erase",
 		run:     runGit,
 	}
 }

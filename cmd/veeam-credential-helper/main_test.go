@@ -516,10 +516,10 @@ func TestHelpAndFlagMistakes(t *testing.T) {
 		stdoutHas  string
 		stderrLine string
 	}{
-		{[]string{"--help"}, 0, "commands:", ""},
-		{[]string{"-h"}, 0, "exit codes:", ""},
-		{[]string{"get", "--help"}, 0, "-min-valid", ""},
-		{[]string{"git", "-h"}, 0, "usage: veeam-credential-helper [global flags] git", ""},
+		{[]string{"--help"}, 0, "Commands:", ""},
+		{[]string{"-h"}, 0, "Exit codes:", ""},
+		{[]string{"get", "--help"}, 0, "--min-valid DUR", ""},
+		{[]string{"git", "-h"}, 0, "Usage: veeam-credential-helper git get|store|erase", ""},
 		{[]string{"--bogus"}, 2, "", "flag provided but not defined: -bogus"},
 		{[]string{"get", "--bogus"}, 2, "", "get: flag provided but not defined: -bogus"},
 		{[]string{"get", "--min-valid", "soon"}, 2, "", `invalid value "soon" for flag -min-valid`},

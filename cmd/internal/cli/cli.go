@@ -27,8 +27,8 @@ type Globals struct {
 
 // Register adds the global flags to fs.
 func (g *Globals) Register(fs *flag.FlagSet) {
-	fs.StringVar(&g.Config, "config", g.Config, "configuration file (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
-	fs.StringVar(&g.Profile, "profile", g.Profile, "profile name (env VEEAM_PROFILE)")
+	fs.StringVar(&g.Config, "config", g.Config, "read the configuration from `PATH` (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
+	fs.StringVar(&g.Profile, "profile", g.Profile, "use the profile `NAME` (env VEEAM_PROFILE)")
 	fs.StringVar(&g.Profile, "p", g.Profile, "short for --profile")
 	fs.BoolVar(&g.Debug, "debug", g.Debug, "debug lines on stderr (never secrets)")
 }
@@ -43,8 +43,8 @@ type GetFlags struct {
 
 // Register adds `get`'s flags to fs.
 func (o *GetFlags) Register(fs *flag.FlagSet) {
-	fs.StringVar(&o.Format, "format", protocol.FormatJSON, "answer format: "+strings.Join(protocol.Formats(), " | "))
-	fs.DurationVar(&o.MinValid, "min-valid", 0, "the token must stay valid at least this long (e.g. 5m)")
+	fs.StringVar(&o.Format, "format", protocol.FormatJSON, "answer in `FORMAT`: "+strings.Join(protocol.Formats(), " | "))
+	fs.DurationVar(&o.MinValid, "min-valid", 0, "the token must stay valid at least `DUR` (e.g. 5m)")
 	fs.BoolVar(&o.ForceRefresh, "force-refresh", false, "renew the token even when the cached one is good")
 	// A script's loop (`while read …; do … get …; done < list`) or a parent
 	// that leaves stdin open must not lose its input to, or hang, `get`.
