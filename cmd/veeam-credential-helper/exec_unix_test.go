@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
 // exec runs COMMAND with the credential in its environment and exits with
@@ -92,5 +94,26 @@ func TestExecForwardsSignals(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 42 {
 		t.Fatalf("after SIGTERM: %v", err)
+	}
+}
+
+// What the documents promise a `set -e` script: it stops where no token
+// can be had, with the helper's exit code, whether it assigns get's env
+// lines first or runs the work through exec.
+func TestSetEScriptsStop(t *testing.T) {
+	e, _ := vb365Env(t, "")
+	delete(e.Vars, "VB365_PASSWORD")
+	bin := testenv.Binary(t)
+	for _, script := range []string{
+		`set -e; vars=$("$0" get --format env --no-stdin); eval "$vars"; echo reached`,
+		`set -e; "$0" exec -- sh -c 'echo reached'; echo reached`,
+	} {
+		cmd := exec.Command("sh", "-c", script, bin)
+		cmd.Env = e.Environ()
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 5 || strings.Contains(string(out), "reached") {
+			t.Errorf("%s: %v %q", script, err, out)
+		}
 	}
 }
