@@ -22,10 +22,10 @@ const (
 
 // libraryHome is a testenv home with one vb365 profile "m365" and a
 // Helper on its configuration, as a Go program would build one.
-func libraryHome(t *testing.T, opts emulator.Options, extra string) (*testenv.Env, *emulator.Emulator, *helper.Helper) {
+func libraryHome(t *testing.T, opts emulator.Options, set func(*testenv.Profile)) (*testenv.Env, *emulator.Emulator, *helper.Helper) {
 	t.Helper()
 	e := testenv.New(t)
-	em := e.M365Profile(opts, tsUser, tsPassword, "VB365_LIBRARY_PASSWORD", extra)
+	em := e.M365Profile(opts, tsUser, tsPassword, "VB365_LIBRARY_PASSWORD", set)
 	h := e.Helper()
 	h.Stderr = &testWriter{t: t}
 	return e, em, h
@@ -40,7 +40,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 
 func TestTokenSourceOAuth2ClientRenewsAcrossExpiry(t *testing.T) {
 	const ttl = 3 * time.Second
-	_, em, h := libraryHome(t, emulator.Options{AccessTTL: ttl}, `refresh_before = "1s"`)
+	_, em, h := libraryHome(t, emulator.Options{AccessTTL: ttl}, func(p *testenv.Profile) { p.RefreshBefore = "1s" })
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, em.Client())
 	rec := testenv.NewRecordingSource(h.TokenSource(ctx, "m365"))
 	hc := oauth2.NewClient(ctx, rec)
@@ -53,7 +53,7 @@ func TestTokenSourceOAuth2ClientRenewsAcrossExpiry(t *testing.T) {
 }
 
 func TestTokenSourceTokenFields(t *testing.T) {
-	_, em, h := libraryHome(t, emulator.Options{}, "")
+	_, em, h := libraryHome(t, emulator.Options{}, nil)
 	ts := h.TokenSource(context.Background(), "m365")
 	tok, err := ts.Token()
 	if err != nil {
@@ -76,7 +76,7 @@ func TestTokenSourceTokenFields(t *testing.T) {
 func TestTokenSourceConcurrentCallsOneGrant(t *testing.T) {
 	// 50 goroutines of one process on one Helper: the lock file (taken per
 	// call, then the entry re-read) lets one of them log in.
-	_, em, h := libraryHome(t, emulator.Options{}, "")
+	_, em, h := libraryHome(t, emulator.Options{}, nil)
 	em.SetDelay(300 * time.Millisecond)
 	ts := h.TokenSource(context.Background(), "m365")
 	const n = 50
@@ -113,7 +113,7 @@ func TestTokenSourceConcurrentCallsOneGrant(t *testing.T) {
 }
 
 func TestTokenSourceSharesCacheWithBinary(t *testing.T) {
-	e, em, h := libraryHome(t, emulator.Options{}, "")
+	e, em, h := libraryHome(t, emulator.Options{}, nil)
 	tok, err := h.TokenSource(context.Background(), "m365").Token()
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestTokenSourceSharesCacheWithBinary(t *testing.T) {
 }
 
 func TestTokenSourceErrorsKeepExitCode(t *testing.T) {
-	_, em, h := libraryHome(t, emulator.Options{}, "")
+	_, em, h := libraryHome(t, emulator.Options{}, nil)
 	t.Setenv("VB365_LIBRARY_PASSWORD", "wrong-password")
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, em.Client())
 	_, err := h.TokenSource(ctx, "m365").Token()

@@ -174,7 +174,7 @@ func runKubectl(t *testing.T, e *testenv.Env, kubeconfig string, args ...string)
 func TestKubectlExecPlugin(t *testing.T) {
 	for _, apiVersion := range []string{protocol.ExecV1, protocol.ExecV1beta1} {
 		t.Run(filepath.Base(apiVersion), func(t *testing.T) {
-			e, em := vb365Env(t, "")
+			e, em := vb365Env(t, nil)
 			k := newKubeAPI(t, em)
 			kc := writeKubeconfig(t, e, k, apiVersion)
 
@@ -207,7 +207,7 @@ func TestKubectlExecPlugin(t *testing.T) {
 }
 
 func TestKubectlExecPluginFailure(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	const wrong = "wrong-Password-Zx93"
 	e.Vars["VB365_PASSWORD"] = wrong
 	k := newKubeAPI(t, em)
@@ -251,7 +251,7 @@ func TestKubectlExecPluginFailure(t *testing.T) {
 // TestExecCredentialDirect covers what kubectl does not show: the default
 // apiVersion, bad KUBERNETES_EXEC_INFO, an empty stdout on failure.
 func TestExecCredentialDirect(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	type out struct {
 		Kind       string `json:"kind"`
 		APIVersion string `json:"apiVersion"`
@@ -342,7 +342,7 @@ func gitHost(t *testing.T, em *emulator.Emulator) string {
 }
 
 func TestGitCredentialHelper(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	ours := gitHelper(t, e)
 	in := "protocol=https\nhost=" + gitHost(t, em) + "\n\n"
 
@@ -396,7 +396,7 @@ func TestGitCredentialHelper(t *testing.T) {
 }
 
 func TestGitUnmatchedHostFallsThrough(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	ours := gitHelper(t, e)
 	for _, in := range []string{
 		"protocol=https\nhost=git.example.org\n\n",
@@ -427,7 +427,7 @@ func TestGitUnmatchedHostFallsThrough(t *testing.T) {
 // what git 2.39 cannot show: the authtype capability (git ≥ 2.46), store,
 // unknown actions, ambiguous profiles, errors.
 func TestGitHelperDirect(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	host := gitHost(t, em)
 
 	r := e.Run("capability[]=authtype\nprotocol=https\nhost="+host+"\nwwwauth[]=Bearer realm=\"veeam\"\n\n", "git", "get")
@@ -551,7 +551,7 @@ func TestGitAuthtypeWithRealGit(t *testing.T) {
 		t.Logf("%s does not pass capability[]=authtype to helpers (2.46+); TestGitHelperDirect covers the path", strings.TrimSpace(string(out)))
 		return
 	}
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	r := runGitCredential(t, e, []string{gitHelper(t, e)}, "capability[]=authtype\nprotocol=https\nhost="+gitHost(t, em)+"\n\n", "fill")
 	mustOK(t, r)
 	if f := gitFields(r.Stdout); f["authtype"] != "Bearer" || !em.Valid(f["credential"]) {
@@ -563,7 +563,7 @@ func TestGitAuthtypeWithRealGit(t *testing.T) {
 
 func TestCurlConfigReachesProtectedResource(t *testing.T) {
 	curl := requireTool(t, "curl")
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	target := em.URL() + em.ProtectedPath()
 	script := `"$VCH" --config "$CFG" get --format curl | "$CURL" -sS -K - --cacert "$CA" -o body.json -w '%{http_code}' "$URL"`
 	env := []string{"VCH=" + testenv.Binary(t), "CFG=" + e.ConfigPath, "CURL=" + curl, "CA=" + e.CAFile("vb365"), "URL=" + target}
@@ -611,7 +611,7 @@ func TestCurlQuoting(t *testing.T) {
 
 func TestEnvFormatEval(t *testing.T) {
 	requireTool(t, "sh")
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	script := `eval "$("$VCH" --config "$CFG" get --format env)" && printf '%s\n%s\n' "$VEEAM_ACCESS_TOKEN" "$VEEAM_TOKEN_EXPIRES_AT"`
 	r := runClient(t, e, "", []string{"VCH=" + testenv.Binary(t), "CFG=" + e.ConfigPath}, "sh", "-c", script)
 	if r.Exit != 0 {

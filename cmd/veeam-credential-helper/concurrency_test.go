@@ -65,7 +65,7 @@ func herd(t *testing.T, e *testenv.Env, n int, args ...string) []herdResult {
 }
 
 func TestConcurrentColdCacheOneGrant(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	// A slow server keeps the first process inside the grant while the
 	// others start and queue on the lock.
 	em.SetDelay(300 * time.Millisecond)
@@ -111,7 +111,7 @@ func TestConcurrentRefreshOnce(t *testing.T) {
 			var em *emulator.Emulator
 			refreshGrant, primary := "refresh_token", "password"
 			if product == "vb365" {
-				e, em = vb365Env(t, "") // refresh_before = "10s"
+				e, em = vb365Env(t, nil) // refresh_before = "10s"
 			} else {
 				e, em = azureEnv(t, "")
 				refreshGrant, primary = "Refresh_token", "Password"

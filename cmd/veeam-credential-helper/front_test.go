@@ -54,7 +54,7 @@ func runAlone(t *testing.T, e *testenv.Env, bin, stdin string, env []string, arg
 }
 
 func TestFrontAnswersHitsLikeTheEngine(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	mustOK(t, e.Run("", "get"))
 	calls := em.Counts().TokenCalls
 	front := frontAlone(t)
@@ -129,7 +129,7 @@ func TestFrontAnswersHitsLikeTheEngine(t *testing.T) {
 // A miss goes to the engine with what the front read of stdin: the password
 // in the JSON request, git's request, an oversized request.
 func TestFrontHandsMissesToTheEngineWithStdin(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	delete(e.Vars, "VB365_PASSWORD")
 	r := e.Run(`{"password":"`+m365Password+`"}`, "get")
 	mustOK(t, r)
@@ -162,7 +162,7 @@ func TestFrontHandsMissesToTheEngineWithStdin(t *testing.T) {
 // warnings of a profile with an unverified or plain connection (tested in
 // security_test.go).
 func TestFrontLeavesDebugToTheEngine(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	mustOK(t, e.Run("", "get"))
 	r := e.Run("", "--debug", "get", "--format", "token")
 	mustOK(t, r)
@@ -174,7 +174,7 @@ func TestFrontLeavesDebugToTheEngine(t *testing.T) {
 // Without the engine, the front still answers hits, and says in one line
 // what is missing for everything else.
 func TestFrontWithoutEngine(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	front := frontAlone(t)
 	for _, args := range [][]string{{"get"}, {"status"}, {"version"}} {
 		r := runAlone(t, e, front, "", nil, args...)
@@ -194,7 +194,7 @@ func TestFrontWithoutEngine(t *testing.T) {
 // the front, a miss by the engine), and a `while read` loop's input is not
 // consumed.
 func TestGetNoStdin(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	for _, hitOrMiss := range []string{"miss", "hit"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := e.Command(ctx, "get", "--no-stdin", "--format", "token")
@@ -336,7 +336,7 @@ func TestFrontDivergesNotFromTheEngine(t *testing.T) {
 			args: []string{"git", "get"}, answer: "password=vb365-at-"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, em := vb365Env(t, "")
+			e, em := vb365Env(t, nil)
 			mustOK(t, e.Run("", "get"))
 			before := func() {}
 			if tc.setup != nil {

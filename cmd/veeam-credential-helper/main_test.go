@@ -44,9 +44,14 @@ func decode(t *testing.T, r testenv.Result) answer {
 }
 
 // vb365Env is a home with one vb365 profile whose password comes from the environment.
-func vb365Env(t *testing.T, extra string) (*testenv.Env, *emulator.Emulator) {
+func vb365Env(t *testing.T, set func(*testenv.Profile)) (*testenv.Env, *emulator.Emulator) {
 	e := testenv.New(t)
-	em := e.M365Profile(emulator.Options{}, m365User, m365Password, "VB365_PASSWORD", "refresh_before = \"10s\"\n"+extra)
+	em := e.M365Profile(emulator.Options{}, m365User, m365Password, "VB365_PASSWORD", func(p *testenv.Profile) {
+		p.RefreshBefore = "10s"
+		if set != nil {
+			set(p)
+		}
+	})
 	return e, em
 }
 
@@ -58,7 +63,7 @@ func mustOK(t *testing.T, r testenv.Result) {
 }
 
 func TestGetGrantThenCache(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	r1 := e.Run("", "get")
 	mustOK(t, r1)
 	a1 := decode(t, r1)
@@ -86,7 +91,7 @@ func TestGetGrantThenCache(t *testing.T) {
 }
 
 func TestMinValidRefreshes(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	a1 := decode(t, e.Run("", "get"))
 	seen := map[string]bool{}
 	for i := 0; i < 3; i++ {
@@ -113,7 +118,7 @@ func TestMinValidRefreshes(t *testing.T) {
 }
 
 func TestForceRefresh(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	a1 := decode(t, e.Run("", "get"))
 	a2 := decode(t, e.Run("", "get", "--force-refresh"))
 	a3 := decode(t, e.Run(`{"force_refresh":true}`, "get"))
@@ -126,7 +131,7 @@ func TestForceRefresh(t *testing.T) {
 }
 
 func TestAntiforgerySessionRefreshes(t *testing.T) {
-	e, em := vb365Env(t, "disable_antiforgery_token = false\n")
+	e, em := vb365Env(t, func(p *testenv.Profile) { no := false; p.DisableAntiforgeryToken = &no })
 	mustOK(t, e.Run("", "get"))
 	if f := em.LastForm(); f.Get("disable_antiforgery_token") == "true" {
 		t.Fatal("antiforgery was disabled")
@@ -145,7 +150,7 @@ func TestAntiforgerySessionRefreshes(t *testing.T) {
 }
 
 func TestRejectedRefreshFallsBackToGrant(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	a1 := decode(t, e.Run("", "get"))
 	em.RevokeRefreshTokens()
 	r := e.Run("", "get", "--force-refresh")
@@ -290,7 +295,7 @@ ca_file = %q
 }
 
 func TestPasswordFromJSONRequest(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	delete(e.Vars, "VB365_PASSWORD")
 	r := e.Run(`{"profile":"m365","password":"`+m365Password+`"}`, "get")
 	mustOK(t, r)
@@ -300,7 +305,7 @@ func TestPasswordFromJSONRequest(t *testing.T) {
 }
 
 func TestBadRequestsAndConfig(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	cases := []struct {
 		name, stdin string
 		args        []string
@@ -338,7 +343,7 @@ func TestBadRequestsAndConfig(t *testing.T) {
 }
 
 func TestWrongPasswordExit3NoSecret(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	e.Vars["VB365_PASSWORD"] = "wrong-Password-77"
 	r := e.Run("", "get")
 	if r.Exit != 3 {
@@ -356,7 +361,7 @@ func TestWrongPasswordExit3NoSecret(t *testing.T) {
 }
 
 func TestFileBackendHoldsNoPlaintextAndStatusNoSecret(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	a := decode(t, e.Run("", "get"))
 	found := 0
 	filepath.Walk(e.CacheDir, func(path string, info os.FileInfo, err error) error {
@@ -391,7 +396,7 @@ func TestFileBackendHoldsNoPlaintextAndStatusNoSecret(t *testing.T) {
 }
 
 func TestLogoutRevokesAndNextGetGrants(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	a := decode(t, e.Run("", "get"))
 	mustOK(t, e.Run("", "logout"))
 	if em.Valid(a.AccessToken) || em.Counts().Logouts != 1 {
@@ -404,7 +409,7 @@ func TestLogoutRevokesAndNextGetGrants(t *testing.T) {
 }
 
 func TestLoginStoresPassword(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	delete(e.Vars, "VB365_PASSWORD")
 	r := e.Run("", "get")
 	if r.Exit != 5 || !strings.Contains(r.Stderr, "password_env") || !strings.Contains(r.Stderr, "login") {
@@ -435,7 +440,7 @@ func TestLoginStoresPassword(t *testing.T) {
 }
 
 func TestAuthCode(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	r := e.Run("", "auth-code")
 	mustOK(t, r)
 	code := strings.TrimSpace(r.Stdout)
@@ -464,7 +469,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestNoPassphraseFailsBeforeGrant(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	delete(e.Vars, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE")
 	r := e.Run("", "get")
 	if r.Exit != 6 || !strings.Contains(r.Stderr, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE") {
@@ -476,7 +481,7 @@ func TestNoPassphraseFailsBeforeGrant(t *testing.T) {
 }
 
 func TestGitEraseOfStaleTokenKeepsRenewedOne(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	host := gitHost(t, em)
 	old := decode(t, e.Run("", "get")).AccessToken
 	renewed := decode(t, e.Run("", "get", "--force-refresh")).AccessToken
@@ -496,7 +501,7 @@ func TestGitEraseOfStaleTokenKeepsRenewedOne(t *testing.T) {
 }
 
 func TestHugeMinValidRefreshesInsteadOfOverflowing(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	mustOK(t, e.Run("", "get"))
 	// 2^62 seconds overflows a time.Duration: it must still mean "longer
 	// than the token lives", so the helper renews.
@@ -509,7 +514,7 @@ func TestHugeMinValidRefreshesInsteadOfOverflowing(t *testing.T) {
 // -h/--help: usage on stdout, exit 0 (so `--help | less` works); a flag
 // mistake: one line on stderr naming the flag, exit 2, nothing on stdout.
 func TestHelpAndFlagMistakes(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	for _, tc := range []struct {
 		args       []string
 		exit       int

@@ -15,7 +15,7 @@ import (
 )
 
 func TestPluginByHandExitsAtOnceWithExit2(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	for _, tc := range []struct {
 		name   string
 		cookie string // "" = unset
@@ -52,7 +52,7 @@ func TestPluginByHandExitsAtOnceWithExit2(t *testing.T) {
 func TestMagicCookieDoesNotHijackOtherCommands(t *testing.T) {
 	// A command named on the command line runs even with the cookie set
 	// (e.g. a plugin's password_command calling `get`).
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	e.Vars[goplugin.MagicCookieKey] = goplugin.MagicCookieValue
 	r := e.Run("", "get", "--format", "json")
 	if a := decode(t, r); r.Exit != 0 || a.Source != "grant" {
@@ -72,7 +72,7 @@ func TestMagicCookieDoesNotHijackOtherCommands(t *testing.T) {
 // fails at once with one line saying what to install.
 
 func TestPluginBinaryMissing(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	dir := t.TempDir()
 	alone := filepath.Join(dir, "veeam-credential-helper")
 	for _, name := range []string{"veeam-credential-helper", "veeam-credential-helper-engine"} {

@@ -32,7 +32,7 @@ const processSlack = 3 * time.Second
 // relEnv is a vb365 home whose profile has the given timeout.
 func relEnv(t *testing.T, timeout string) (*testenv.Env, *emulator.Emulator) {
 	t.Helper()
-	return vb365Env(t, fmt.Sprintf("timeout = %q\n", timeout))
+	return vb365Env(t, func(p *testenv.Profile) { p.Timeout = timeout })
 }
 
 // assertOneLineNoLeak checks the failure output shape shared by every fault:
@@ -261,7 +261,7 @@ func TestTransientRefreshFailureKeepsRefreshToken(t *testing.T) {
 // A process SIGKILLed while it holds the lock in the middle of a grant
 // leaves no lock that blocks: the kernel drops the flock with the process.
 func TestKilledMidGrantReleasesLock(t *testing.T) {
-	e, em := vb365Env(t, "") // default timeout 30s: a stuck lock would show
+	e, em := vb365Env(t, nil) // default timeout 30s: a stuck lock would show
 	em.HangNext(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -396,7 +396,7 @@ func TestCorruptEntryIsAMissOthersUntouched(t *testing.T) {
 }
 
 func TestWrongPassphraseExit6(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	mustOK(t, e.Run("", "get"))
 	e.Vars["VEEAM_CREDENTIAL_HELPER_PASSPHRASE"] = "not-the-passphrase-93"
 	r := e.Run("", "get")
@@ -424,7 +424,7 @@ func TestWrongPassphraseExit6(t *testing.T) {
 }
 
 func TestNoTerminalNoSecretExit5AtOnce(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	delete(e.Vars, "VB365_PASSWORD")
 	for _, stdin := range []string{"", "{}", `{"profile":"m365"}`} {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -275,7 +275,7 @@ func modeOf(t *testing.T, path string) os.FileMode {
 }
 
 func TestCacheDirPermissions(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	mustOK(t, e.Run("", "get"))
 	e.Vars["VB365_PASSWORD"] = m365Password
 	for _, d := range []string{e.CacheDir, filepath.Join(e.CacheDir, "tokens"), filepath.Join(e.CacheDir, "locks")} {
@@ -343,7 +343,7 @@ func TestCacheDirPermissions(t *testing.T) {
 
 	// A fresh cache dir is created 0700 even under a permissive umask.
 	t.Run("created 0700 under umask 0", func(t *testing.T) {
-		e2, _ := vb365Env(t, "")
+		e2, _ := vb365Env(t, nil)
 		old := setUmask(0)
 		r := e2.Run("", "get")
 		setUmask(old)
@@ -363,7 +363,7 @@ func TestCacheDirPermissions(t *testing.T) {
 }
 
 func TestMalformedInputExit2(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	requests := map[string]string{
 		"truncated":        `{"profile":`,
 		"not an object":    `["m365"]`,
@@ -660,7 +660,7 @@ ca_file = %q
 // A secret given as an argument is refused (exit 2) without being echoed,
 // by the front and the engine alike.
 func TestSecretInArgvRefused(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	for _, args := range [][]string{
 		{"login", "--password", "argv-Secret-91"},
 		{"login", "--password=argv-Secret-91"},

@@ -21,7 +21,7 @@ import (
 // process waiting for another one's login must still end cleanly on
 // SIGTERM: one line on stderr and an exit code, not death by the signal.
 func TestSIGTERMWhileWaitingForTheLock(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	locks := filepath.Join(e.CacheDir, "locks")
 	if err := os.MkdirAll(locks, 0o700); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,10 +28,10 @@ const (
 )
 
 // home is a throwaway home with one vb365 profile "m365" on an emulator.
-func home(t testing.TB, opts emulator.Options, extra string) (*testenv.Env, *emulator.Emulator) {
+func home(t testing.TB, opts emulator.Options, set func(*testenv.Profile)) (*testenv.Env, *emulator.Emulator) {
 	t.Helper()
 	e := testenv.New(t)
-	return e, e.M365Profile(opts, m365User, m365Password, "VB365_PASSWORD", extra)
+	return e, e.M365Profile(opts, m365User, m365Password, "VB365_PASSWORD", set)
 }
 
 // syncBuffer collects the host-side log.
@@ -82,7 +81,7 @@ func ctxT(t testing.TB) context.Context {
 }
 
 func TestPluginGetsTokenThenAnswersFromCache(t *testing.T) {
-	e, em := home(t, emulator.Options{}, "")
+	e, em := home(t, emulator.Options{}, nil)
 	c, log := launch(t, e, "--debug", "plugin")
 	ctx := ctxT(t)
 
@@ -165,7 +164,7 @@ func TestPluginGetsTokenThenAnswersFromCache(t *testing.T) {
 }
 
 func TestPluginBadPasswordIsExit3(t *testing.T) {
-	e, _ := home(t, emulator.Options{}, "")
+	e, _ := home(t, emulator.Options{}, nil)
 	e.Vars["VB365_PASSWORD"] = "wrong-password"
 	c, _ := launch(t, e)
 	_, err := c.GetCredential(ctxT(t), goplugin.Request{Profile: "m365"})
@@ -176,7 +175,7 @@ func TestPluginBadPasswordIsExit3(t *testing.T) {
 }
 
 func TestPluginBrokenConfigAnswersItsError(t *testing.T) {
-	e, _ := home(t, emulator.Options{}, "")
+	e, _ := home(t, emulator.Options{}, nil)
 	if err := os.WriteFile(e.ConfigPath, []byte("[profiles.m365]\nproduct = \"vb365\"\nurl = \"https://x\"\nbogus = 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +191,7 @@ func TestPluginBrokenConfigAnswersItsError(t *testing.T) {
 
 func TestPluginModeByMagicCookieAlone(t *testing.T) {
 	// A host that launches the bare binary (no `plugin` argument) gets the plugin too.
-	e, em := home(t, emulator.Options{}, "")
+	e, em := home(t, emulator.Options{}, nil)
 	c, _ := launch(t, e, []string{}...)
 	cred, err := c.GetCredential(ctxT(t), goplugin.Request{Profile: "m365"})
 	if err != nil || !em.Valid(cred.AccessToken) {
@@ -206,18 +205,12 @@ func TestPluginModeByMagicCookieAlone(t *testing.T) {
 }
 
 func TestPluginDefaultProfileFromEnvironment(t *testing.T) {
-	e, em := home(t, emulator.Options{}, "")
+	e, em := home(t, emulator.Options{}, nil)
 	em.AddUser("second-user", "pw-second")
 	e.Vars["SECOND_PASSWORD"] = "pw-second"
-	cfg, err := os.ReadFile(e.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = append(cfg, fmt.Sprintf("\n[profiles.second]\nproduct = \"vb365\"\nurl = %q\nusername = \"second-user\"\npassword_env = \"SECOND_PASSWORD\"\nca_file = %q\n",
-		em.URL(), e.CAFile("vb365"))...)
-	if err := os.WriteFile(e.ConfigPath, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	second := e.ProfileOf("second", "vb365")
+	second.Username, second.PasswordEnv = "second-user", "SECOND_PASSWORD"
+	e.Profiles(e.Config.Profiles[0], second)
 	ctx := ctxT(t)
 
 	// Two profiles, no default_profile: a request must name one.
@@ -248,7 +241,7 @@ func TestPluginDefaultProfileFromEnvironment(t *testing.T) {
 }
 
 func TestPluginConcurrentGetsCauseOneGrant(t *testing.T) {
-	e, em := home(t, emulator.Options{}, "")
+	e, em := home(t, emulator.Options{}, nil)
 	// A slow server widens the window in which the 50 calls overlap.
 	em.SetDelay(300 * time.Millisecond)
 	c, _ := launch(t, e)
@@ -294,7 +287,7 @@ func TestPluginConcurrentGetsCauseOneGrant(t *testing.T) {
 }
 
 func TestPluginKilledMidCallFailsFastAndNewClientWorks(t *testing.T) {
-	e, em := home(t, emulator.Options{}, "")
+	e, em := home(t, emulator.Options{}, nil)
 	em.HangNext(1)
 	c, _ := launch(t, e)
 	rc := c.Plugin().ReattachConfig()
@@ -362,7 +355,7 @@ func TestPluginKilledMidCallFailsFastAndNewClientWorks(t *testing.T) {
 
 func TestPluginTokenSourceRenewsAcrossExpiry(t *testing.T) {
 	const ttl = 3 * time.Second
-	e, em := home(t, emulator.Options{AccessTTL: ttl}, `refresh_before = "1s"`)
+	e, em := home(t, emulator.Options{AccessTTL: ttl}, func(p *testenv.Profile) { p.RefreshBefore = "1s" })
 	c, _ := launch(t, e)
 	ctx := context.WithValue(ctxT(t), oauth2.HTTPClient, em.Client())
 	ts := testenv.NewRecordingSource(c.TokenSource(ctx, "m365"))
@@ -377,7 +370,7 @@ func TestPluginTokenSourceRenewsAcrossExpiry(t *testing.T) {
 }
 
 func TestExampleHostPrintsProfileNeverToken(t *testing.T) {
-	e, _ := home(t, emulator.Options{}, "")
+	e, _ := home(t, emulator.Options{}, nil)
 	host := filepath.Join(t.TempDir(), "example-host")
 	if out, err := exec.Command("go", "build", "-o", host, "./example-host").CombinedOutput(); err != nil {
 		t.Fatalf("build example-host: %v\n%s", err, out)
@@ -428,7 +421,7 @@ func TestPluginCachedGetLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("latency measurement in -short mode")
 	}
-	e, _ := home(t, emulator.Options{}, "")
+	e, _ := home(t, emulator.Options{}, nil)
 	c, _ := launch(t, e)
 	ctx := ctxT(t)
 	if _, err := c.GetCredential(ctx, goplugin.Request{Profile: "m365"}); err != nil {
@@ -456,7 +449,7 @@ func percentiles(d []time.Duration) (p50, p90, p99 time.Duration) {
 }
 
 func BenchmarkPluginCachedGet(b *testing.B) {
-	e, _ := home(b, emulator.Options{}, "")
+	e, _ := home(b, emulator.Options{}, nil)
 	c, _ := launch(b, e)
 	ctx := context.Background()
 	if _, err := c.GetCredential(ctx, goplugin.Request{Profile: "m365"}); err != nil {

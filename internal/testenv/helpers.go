@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,21 +16,20 @@ import (
 // M365Profile starts the home's vb365 emulator (opts with Product set to
 // vb365), registers user with password, puts password in Vars[passwordEnv]
 // and writes a config with one profile "m365" for that user: password from
-// passwordEnv, the emulator's CA as ca_file, then the lines of extra.
-func (e *Env) M365Profile(opts emulator.Options, user, password, passwordEnv, extra string) *emulator.Emulator {
+// passwordEnv, the emulator's CA as ca_file, then what set changes (set may
+// be nil).
+func (e *Env) M365Profile(opts emulator.Options, user, password, passwordEnv string, set func(*Profile)) *emulator.Emulator {
 	e.T.Helper()
 	opts.Product = emulator.ProductVB365
 	em := e.Emulator(opts)
 	em.AddUser(user, password)
 	e.Vars[passwordEnv] = password
-	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
-product = "vb365"
-url = %q
-username = '%s'
-password_env = %q
-ca_file = %q
-%s
-`, em.URL(), user, passwordEnv, e.CAFile(emulator.ProductVB365), extra))
+	p := e.ProfileOf("m365", emulator.ProductVB365)
+	p.Username, p.PasswordEnv = user, passwordEnv
+	if set != nil {
+		set(&p)
+	}
+	e.Profiles(p)
 	return em
 }
 

@@ -87,6 +87,7 @@ type Env struct {
 	CacheDir   string
 	Vars       map[string]string // environment for the binary (besides PATH etc.)
 	Emulators  map[string]*emulator.Emulator
+	Config     Config // as last written by Write
 }
 
 // Passphrase is the file-backend passphrase every Env uses.

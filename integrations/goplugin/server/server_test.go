@@ -55,7 +55,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	e := testenv.New(t)
-	em := e.M365Profile(emulator.Options{}, "svc", "pw-server-test", "SERVER_TEST_PASSWORD", "")
+	em := e.M365Profile(emulator.Options{}, "svc", "pw-server-test", "SERVER_TEST_PASSWORD", nil)
 	h := e.Helper()
 	st, _, err := h.OpenCache()
 	if err != nil {
