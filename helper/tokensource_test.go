@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/hit"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
@@ -112,28 +113,33 @@ func TestTokenSourceConcurrentCallsOneGrant(t *testing.T) {
 	}
 }
 
+// The library and the binary share the cache: the front's hit lookup
+// answers the library's token, and a token the engine renewed is the
+// library's next answer.
 func TestTokenSourceSharesCacheWithBinary(t *testing.T) {
-	e, em, h := libraryHome(t, emulator.Options{}, nil)
+	_, em, h := libraryHome(t, emulator.Options{}, nil)
 	tok, err := h.TokenSource(context.Background(), "m365").Token()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := e.Run("", "get", "--format", "token")
-	if r.Exit != 0 || strings.TrimSpace(r.Stdout) != tok.AccessToken {
-		t.Fatalf("the binary does not answer the library's token: exit %d, same %v, stderr %q",
-			r.Exit, strings.TrimSpace(r.Stdout) == tok.AccessToken, r.Stderr)
+	p, err := h.Config.Profile("m365")
+	if err != nil {
+		t.Fatal(err)
 	}
-	// And the other way: a token the binary renewed is the library's next answer.
-	r = e.Run("", "get", "--format", "token", "--force-refresh")
-	if r.Exit != 0 {
-		t.Fatalf("get --force-refresh: %+v", r)
+	if e, ok := hit.Lookup(h.Config, p, 0, time.Now()); !ok || e.AccessToken != tok.AccessToken {
+		t.Fatalf("the front's lookup does not answer the library's token: hit %v, same %v", ok, e.AccessToken == tok.AccessToken)
+	}
+	engine := helper.New(h.Config)
+	renewed, err := engine.Get(context.Background(), helper.Request{Profile: "m365", ForceRefresh: true})
+	if err != nil {
+		t.Fatal(err)
 	}
 	next, err := h.TokenSource(context.Background(), "m365").Token()
-	if err != nil || next.AccessToken != strings.TrimSpace(r.Stdout) || next.Extra("source") != helper.SourceCache {
-		t.Fatalf("library after the binary's refresh: source %v, same %v, err %v", next.Extra("source"), next.AccessToken == strings.TrimSpace(r.Stdout), err)
+	if err != nil || next.AccessToken != token(renewed) || next.Extra("source") != helper.SourceCache {
+		t.Fatalf("library after the engine's refresh: source %v, same %v, err %v", next.Extra("source"), next.AccessToken == token(renewed), err)
 	}
-	if c := em.Counts(); c.Grants["password"] != 1 {
-		t.Fatalf("password grants: %d", c.Grants["password"])
+	if c := em.Counts(); c.Grants["password"] != 1 || c.Grants["refresh_token"] != 1 {
+		t.Fatalf("server saw grants %v", c.Grants)
 	}
 }
 

@@ -481,22 +481,11 @@ func TestGitSeveralProfiles(t *testing.T) {
 	em.AddUser("alice", "pw-alice-Z1")
 	em.AddUser("bob", "pw-bob-Z2")
 	e.Vars["PW_A"], e.Vars["PW_B"] = "pw-alice-Z1", "pw-bob-Z2"
-	profiles := fmt.Sprintf(`[profiles.a]
-product = "vb365"
-url = %[1]q
-username = "alice"
-password_env = "PW_A"
-ca_file = %[2]q
-
-[profiles.b]
-product = "vb365"
-url = %[1]q
-git_hosts = ["git-alias.test:8443"]
-username = "bob"
-password_env = "PW_B"
-ca_file = %[2]q
-`, em.URL(), e.CAFile("vb365"))
-	e.WriteConfig(profiles)
+	a := e.ProfileOf("a", "vb365")
+	a.Username, a.PasswordEnv = "alice", "PW_A"
+	b := e.ProfileOf("b", "vb365")
+	b.Username, b.PasswordEnv, b.GitHosts = "bob", "PW_B", []string{"git-alias.test:8443"}
+	e.Profiles(a, b)
 	in := "protocol=https\nhost=" + gitHost(t, em) + "\n\n"
 
 	r := e.Run(in, "git", "get")
@@ -526,7 +515,7 @@ ca_file = %[2]q
 		t.Errorf("git_hosts alias: %q", g.Stdout)
 	}
 	// default_profile chooses.
-	e.WriteConfig("default_profile = \"a\"\n" + profiles)
+	e.Write(testenv.Config{DefaultProfile: "a", Profiles: []testenv.Profile{a, b}})
 	r = e.Run(in, "git", "get")
 	mustOK(t, r)
 	if gitFields(r.Stdout)["username"] != "alice" {

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -378,15 +377,9 @@ func passphraseCommand(failServer bool) func(t *testing.T, e *testenv.Env, em *e
 		if err := os.WriteFile(script, []byte(text), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := os.ReadFile(e.ConfigPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// [cache] is the config's last table.
-		cfg = append(cfg, fmt.Sprintf("passphrase_command = [%q]\n", script)...)
-		if err := os.WriteFile(e.ConfigPath, cfg, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		c := e.Config
+		c.Cache.PassphraseCommand = []string{script}
+		e.Write(c)
 		delete(e.Vars, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE")
 		if !failServer {
 			return nil

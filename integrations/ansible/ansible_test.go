@@ -70,22 +70,11 @@ func newFixture(t *testing.T) *fixture {
 	em.AddUser(badUser, badPassword)
 	e.Vars["VB365_PASSWORD"] = goodPassword
 	e.Vars["OTHER_PASSWORD"] = wrongPasswd
-	e.WriteConfig(fmt.Sprintf(`default_profile = "m365"
-
-[profiles.m365]
-product = "vb365"
-url = %[1]q
-username = '%[2]s'
-password_env = "VB365_PASSWORD"
-ca_file = %[3]q
-
-[profiles.bad]
-product = "vb365"
-url = %[1]q
-username = '%[4]s'
-password_env = "OTHER_PASSWORD"
-ca_file = %[3]q
-`, em.URL(), goodUser, e.CAFile("vb365"), badUser))
+	good := e.ProfileOf("m365", "vb365")
+	good.Username, good.PasswordEnv = goodUser, "VB365_PASSWORD"
+	bad := e.ProfileOf("bad", "vb365")
+	bad.Username, bad.PasswordEnv = badUser, "OTHER_PASSWORD"
+	e.Write(testenv.Config{DefaultProfile: "m365", Profiles: []testenv.Profile{good, bad}})
 
 	dir := t.TempDir()
 	f := &fixture{env: e, em: em, dir: dir, argvLog: filepath.Join(dir, "argv.log")}

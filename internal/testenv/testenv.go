@@ -125,16 +125,6 @@ func (e *Env) Emulator(opts emulator.Options) *emulator.Emulator {
 // CAFile is where the product emulator's CA certificate is written.
 func (e *Env) CAFile(product string) string { return filepath.Join(e.Dir, product+"-ca.pem") }
 
-// WriteConfig writes profiles (and any top-level keys at its start) followed
-// by the [cache] table for the file backend.
-func (e *Env) WriteConfig(profiles string) {
-	e.T.Helper()
-	text := fmt.Sprintf("%s\n\n[cache]\nbackend = \"file\"\ndir = %q\n", profiles, e.CacheDir)
-	if err := os.WriteFile(e.ConfigPath, []byte(text), 0o600); err != nil {
-		e.T.Fatal(err)
-	}
-}
-
 // Result is one process run.
 type Result struct {
 	Stdout, Stderr string
