@@ -31,7 +31,7 @@ const (
 // variable and what to do, not the list of every secret source.
 func TestUnsetPasswordEnvNamesTheVariable(t *testing.T) {
 	e := testenv.New(t)
-	e.M365Profile(emulator.Options{}, msgUser, msgPassword, "VB365_PW_UNSET_7", "")
+	e.M365Profile(emulator.Options{}, msgUser, msgPassword, "VB365_PW_UNSET_7", nil)
 	delete(e.Vars, "VB365_PW_UNSET_7")
 	h := e.Helper()
 	os.Unsetenv("VB365_PW_UNSET_7")
@@ -46,18 +46,11 @@ func TestUnsetPasswordEnvNamesTheVariable(t *testing.T) {
 // and the issuer of the server's certificate.
 func TestFailingCAFileNamesFileAndIssuer(t *testing.T) {
 	e := testenv.New(t)
-	em := e.M365Profile(emulator.Options{}, msgUser, msgPassword, "VB365_PASSWORD", "")
 	other := filepath.Join(e.Dir, "other-ca.pem")
 	if err := os.WriteFile(other, otherCA(t), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := os.ReadFile(e.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.ConfigPath, []byte(strings.Replace(string(cfg), e.CAFile("vb365"), other, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	em := e.M365Profile(emulator.Options{}, msgUser, msgPassword, "VB365_PASSWORD", func(p *testenv.Profile) { p.CAFile = other })
 	block, _ := pem.Decode(em.CACertPEM())
 	serverCert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
@@ -111,7 +104,7 @@ func TestSilentServerTimeoutWording(t *testing.T) {
 	}()
 	e := testenv.New(t)
 	e.Vars["VB365_PASSWORD"] = msgPassword
-	e.WriteConfig(fmt.Sprintf("[profiles.m365]\nproduct = \"vb365\"\nurl = \"https://%s\"\nusername = 'u'\npassword_env = \"VB365_PASSWORD\"\ntimeout = \"300ms\"\n", l.Addr()))
+	e.Profiles(testenv.Profile{Name: "m365", Product: "vb365", URL: "https://" + l.Addr().String(), Username: "u", PasswordEnv: "VB365_PASSWORD", Timeout: "300ms"})
 	_, err = e.Helper().Get(context.Background(), helper.Request{})
 	want := fmt.Sprintf("profile \"m365\": no answer from https://%s within timeout 300ms", l.Addr())
 	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "handshake") {

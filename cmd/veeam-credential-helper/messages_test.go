@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -12,7 +11,7 @@ import (
 // `get` in a `while read` loop reads the loop's input as its request: the
 // error says how to leave stdin alone.
 func TestStdinNotJSONMentionsNoStdin(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	r := e.Run("host-1\nhost-2\n", "get", "--format", "token")
 	if r.Exit != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "--no-stdin") || strings.Count(r.Stderr, "\n") != 1 {
 		t.Fatalf("exit %d stdout %q stderr %q", r.Exit, r.Stdout, r.Stderr)
@@ -31,20 +30,11 @@ func TestGitProfileFlagForAnotherHost(t *testing.T) {
 	m365.AddUser("alice", "pw-alice-Z1")
 	azure.AddUser("bob", "pw-bob-Z2")
 	e.Vars["PW_A"], e.Vars["PW_B"] = "pw-alice-Z1", "pw-bob-Z2"
-	e.WriteConfig(fmt.Sprintf(`[profiles.m365]
-product = "vb365"
-url = %q
-username = "alice"
-password_env = "PW_A"
-ca_file = %q
-
-[profiles.azure]
-product = "vbazure"
-url = %q
-username = "bob"
-password_env = "PW_B"
-ca_file = %q
-`, m365.URL(), e.CAFile("vb365"), azure.URL(), e.CAFile("vbazure")))
+	a := e.ProfileOf("m365", "vb365")
+	a.Username, a.PasswordEnv = "alice", "PW_A"
+	b := e.ProfileOf("azure", "vbazure")
+	b.Username, b.PasswordEnv = "bob", "PW_B"
+	e.Profiles(a, b)
 	mustOK(t, e.Run("", "-p", "azure", "get", "--no-stdin")) // azure's token is cached: the front could answer it
 	in := "protocol=https\nhost=" + gitHost(t, m365) + "\n\n"
 	r := e.Run(in, "-p", "azure", "git", "get")

@@ -31,7 +31,7 @@ func copyPrograms(t *testing.T, names ...string) string {
 // A host pointed at a lone veeam-credential-helper learns which program is
 // missing, not go-plugin's "plugin exited" or "unrecognized message".
 func TestNewClientNamesTheMissingProgram(t *testing.T) {
-	e, _ := home(t, emulator.Options{}, "")
+	e, _ := home(t, emulator.Options{}, nil)
 	for _, tc := range []struct {
 		have    []string
 		missing string
@@ -58,7 +58,7 @@ func TestNewClientNamesTheMissingProgram(t *testing.T) {
 // A plugin that stops before the handshake: the host's error starts with
 // the helper's own line from the plugin's stderr.
 func TestNewClientShowsThePluginsOwnLine(t *testing.T) {
-	e, _ := home(t, emulator.Options{}, "")
+	e, _ := home(t, emulator.Options{}, nil)
 	_, err := goplugin.NewClient(testenv.Binary(t), goplugin.ClientOptions{
 		Env: e.Environ(), SkipHostEnv: true, Args: []string{"--no-such-flag", "plugin"},
 	})
