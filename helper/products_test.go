@@ -3,7 +3,6 @@ package helper_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,22 +23,20 @@ const (
 )
 
 // productHome is a home with one profile "p" of opts.Product for user,
-// its password in PT_PASSWORD, the emulator's CA and the lines of extra;
-// the Helper's stderr is the returned buffer.
-func productHome(t *testing.T, opts emulator.Options, user, extra string) (*emulator.Emulator, *helper.Helper, *bytes.Buffer) {
+// its password in PT_PASSWORD, the emulator's CA, then what set changes
+// (set may be nil); the Helper's stderr is the returned buffer.
+func productHome(t *testing.T, opts emulator.Options, user string, set func(*testenv.Profile)) (*emulator.Emulator, *helper.Helper, *bytes.Buffer) {
 	t.Helper()
 	e := testenv.New(t)
 	em := e.Emulator(opts)
 	em.AddUser(user, ptPassword)
 	e.Vars["PT_PASSWORD"] = ptPassword
-	e.WriteConfig(fmt.Sprintf(`[profiles.p]
-product = %q
-url = %q
-username = '%s'
-password_env = "PT_PASSWORD"
-ca_file = %q
-%s
-`, opts.Product, em.URL(), user, e.CAFile(opts.Product), extra))
+	p := e.ProfileOf("p", opts.Product)
+	p.Username, p.PasswordEnv = user, "PT_PASSWORD"
+	if set != nil {
+		set(&p)
+	}
+	e.Profiles(p)
 	h := e.Helper()
 	var stderr bytes.Buffer
 	h.Stderr = &stderr
@@ -108,7 +105,7 @@ func TestProductErrors(t *testing.T) {
 		t.Run(pe.product, func(t *testing.T) {
 			opts := emulator.Options{Product: pe.product}
 			t.Run("wrong password", func(t *testing.T) {
-				em, h, _ := productHome(t, opts, pe.user, "")
+				em, h, _ := productHome(t, opts, pe.user, nil)
 				t.Setenv("PT_PASSWORD", ptWrong)
 				_, err := get(h, false)
 				wantFailure(t, err, helper.ExitRejected, `profile "p": `+pe.rejected)
@@ -117,13 +114,13 @@ func TestProductErrors(t *testing.T) {
 				}
 			})
 			t.Run("server error", func(t *testing.T) {
-				em, h, _ := productHome(t, opts, pe.user, "")
+				em, h, _ := productHome(t, opts, pe.user, nil)
 				em.FailNext(1, http.StatusInternalServerError, 0)
 				_, err := get(h, false)
 				wantFailure(t, err, helper.ExitUnreachable, pe.serverError)
 			})
 			t.Run("throttled once", func(t *testing.T) {
-				em, h, _ := productHome(t, opts, pe.user, "")
+				em, h, _ := productHome(t, opts, pe.user, nil)
 				em.FailNext(1, http.StatusTooManyRequests, time.Second)
 				if _, err := get(h, false); err != nil {
 					t.Fatal(err)
@@ -137,13 +134,13 @@ func TestProductErrors(t *testing.T) {
 			// attempts. Without the hint the engine's own backoff
 			// (250 ms, 500 ms, …) would have made three.
 			t.Run("throttled out", func(t *testing.T) {
-				em, h, _ := productHome(t, opts, pe.user, `timeout = "1500ms"`)
+				em, h, _ := productHome(t, opts, pe.user, timeout("1500ms"))
 				em.FailNext(5, http.StatusTooManyRequests, time.Second)
 				_, err := get(h, false)
 				wantFailure(t, err, helper.ExitUnreachable, "server busy (HTTP 429) after 2 attempts within timeout 1.5s")
 			})
 			t.Run("dead refresh token", func(t *testing.T) {
-				em, h, _ := productHome(t, opts, pe.user, "")
+				em, h, _ := productHome(t, opts, pe.user, nil)
 				if _, err := get(h, false); err != nil {
 					t.Fatal(err)
 				}
@@ -157,7 +154,7 @@ func TestProductErrors(t *testing.T) {
 				}
 			})
 			t.Run("dead token at logout", func(t *testing.T) {
-				em, h, stderr := productHome(t, opts, pe.user, "")
+				em, h, stderr := productHome(t, opts, pe.user, nil)
 				if _, err := get(h, false); err != nil {
 					t.Fatal(err)
 				}
@@ -185,7 +182,7 @@ func TestProductErrors(t *testing.T) {
 			t.Run("default revision refused", func(t *testing.T) {
 				opts := opts
 				opts.APIVersions = []string{"1.0-rev9", "1.9-rev0", "1.10-rev1"}
-				em, h, stderr := productHome(t, opts, pe.user, "")
+				em, h, stderr := productHome(t, opts, pe.user, nil)
 				r, err := get(h, false)
 				if err != nil {
 					t.Fatal(err)
@@ -212,7 +209,7 @@ func TestProductErrors(t *testing.T) {
 			t.Run("set revision refused", func(t *testing.T) {
 				opts := opts
 				opts.APIVersions = []string{"1.2-rev0"}
-				em, h, _ := productHome(t, opts, pe.user, `api_version = "1.1-rev2"`)
+				em, h, _ := productHome(t, opts, pe.user, apiVersion("1.1-rev2"))
 				_, err := get(h, false)
 				wantFailure(t, err, helper.ExitUsage, `does not support API version "1.1-rev2" (it names 1.2-rev0): set api_version`)
 				if n := em.Counts().TokenCalls; n != 1 {
@@ -226,10 +223,10 @@ func TestProductErrors(t *testing.T) {
 // VB for Azure: an api-version the server refuses is a configuration
 // error, whether the profile names one or the server wants one.
 func TestVBAzureAPIVersionErrors(t *testing.T) {
-	em, h, _ := productHome(t, emulator.Options{Product: "vbazure", RequireAPIVersion: "5.0"}, "azure-admin", `api_version = "4.0"`)
+	em, h, _ := productHome(t, emulator.Options{Product: "vbazure", RequireAPIVersion: "5.0"}, "azure-admin", apiVersion("4.0"))
 	_, err := get(h, false)
 	wantFailure(t, err, helper.ExitUsage, `does not support API version "4.0"`, "set api_version")
-	_, h, _ = productHome(t, emulator.Options{Product: "vbazure", RequireAPIVersion: "5.0"}, "azure-admin", "")
+	_, h, _ = productHome(t, emulator.Options{Product: "vbazure", RequireAPIVersion: "5.0"}, "azure-admin", nil)
 	_, err = get(h, false)
 	wantFailure(t, err, helper.ExitUsage, "requires an API version: set api_version")
 	if n := em.Counts().TokenCalls; n != 1 {
@@ -240,8 +237,9 @@ func TestVBAzureAPIVersionErrors(t *testing.T) {
 // VB for Azure takes the MFA step on the mfa_token alone: the reference
 // promises the token, not the mfa_enabled flag beside it.
 func TestVBAzureMFAWithoutFlag(t *testing.T) {
-	em, h, _ := productHome(t, emulator.Options{Product: "vbazure", MFAFlagOmitted: true}, "mfa-admin",
-		`mfa_code_command = ["sh", "-c", "echo 135790"]`)
+	em, h, _ := productHome(t, emulator.Options{Product: "vbazure", MFAFlagOmitted: true}, "mfa-admin", func(p *testenv.Profile) {
+		p.MFACodeCommand = []string{"sh", "-c", "echo 135790"}
+	})
 	em.AddMFAUser("mfa-admin", ptPassword, "135790")
 	r, err := get(h, false)
 	if err != nil || !em.Valid(r.Entry.AccessToken) {
@@ -259,7 +257,7 @@ func TestVBAzureMFAWithoutFlag(t *testing.T) {
 func TestVB365APIVersionPaths(t *testing.T) {
 	for _, v := range []string{"v6", "v7", "v8"} {
 		t.Run(v, func(t *testing.T) {
-			em, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: v}, `corp\svc`, fmt.Sprintf("api_version = %q", v))
+			em, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: v}, `corp\svc`, apiVersion(v))
 			if em.TokenPath() != "/"+v+"/token" {
 				t.Fatalf("emulator token path %s", em.TokenPath())
 			}
@@ -285,14 +283,14 @@ func TestVB365APIVersionPaths(t *testing.T) {
 		})
 	}
 	for _, v := range []string{"v6", "v7"} {
-		em, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: v}, `corp\svc`, "")
+		em, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: v}, `corp\svc`, nil)
 		_, err := get(h, false)
 		wantFailure(t, err, helper.ExitUsage, "answers 404 for /v8/token", `set api_version = "v7"`)
 		if n := em.Counts(); n.TokenCalls != 0 {
 			t.Errorf("a server without /v8 counted %+v", n)
 		}
 	}
-	_, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: "v6"}, `corp\svc`, `api_version = "v7"`)
+	_, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: "v6"}, `corp\svc`, apiVersion("v7"))
 	_, err := get(h, false)
 	wantFailure(t, err, helper.ExitUsage, "answers 404 for /v7/token", `"v8", "v7" or "v6"`)
 }
@@ -301,13 +299,11 @@ func TestVB365APIVersionPaths(t *testing.T) {
 // status shows it.
 func TestDefaultPorts(t *testing.T) {
 	e := testenv.New(t)
-	var b strings.Builder
-	for _, p := range []struct{ product, extra string }{
-		{"vb365", ""}, {"vbaws", ""}, {"vbgcp", ""}, {"vbr", ""}, {"vone", ""}, {"vspc", ""}, {"vbazure", ""},
-	} {
-		fmt.Fprintf(&b, "[profiles.%s]\nproduct = %[1]q\nurl = \"https://%[1]s.example.com\"\nusername = \"u\"\n\n", p.product)
+	var ps []testenv.Profile
+	for _, product := range []string{"vb365", "vbaws", "vbgcp", "vbr", "vone", "vspc", "vbazure"} {
+		ps = append(ps, testenv.Profile{Name: product, Product: product, URL: "https://" + product + ".example.com", Username: "u"})
 	}
-	e.WriteConfig(b.String())
+	e.Profiles(ps...)
 	st, err := e.Helper().Statuses()
 	if err != nil {
 		t.Fatal(err)

@@ -116,7 +116,7 @@ func TestRejectionsNeverRetried(t *testing.T) {
 		{400, helper.ExitRejected, "HTTP 400"},
 		{401, helper.ExitRejected, "HTTP 401"},
 		{403, helper.ExitRejected, "HTTP 403"},
-		{404, helper.ExitUsage, "check url and product"},
+		{404, helper.ExitUsage, "answers 404 for /v8/token: check url"},
 		{500, helper.ExitUnreachable, "HTTP 500"},
 	} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
