@@ -212,7 +212,7 @@ func TestGetTransientRefreshFailureAnswersCachedToken(t *testing.T) {
 			if token(r) != token(first) {
 				t.Error("the answer is not the cached token")
 			}
-			warn := x.stderr.take()
+			warn := x.stderr.Take()
 			if strings.Count(warn, "\n") != 1 || !strings.Contains(warn, "warning") || !strings.Contains(warn, "valid until") {
 				t.Errorf("stderr %q, want one warning naming the cached token's expiry", warn)
 			}
@@ -350,11 +350,14 @@ func TestGetCacheFilesEncryptedAndPrivate(t *testing.T) {
 	}
 }
 
-func TestGetCacheUnavailableBeforeAnyLogin(t *testing.T) {
+// Without the cache's passphrase nothing is sent; with a wrong one the
+// cache is neither answered nor overwritten.
+func TestGetCacheUnavailable(t *testing.T) {
 	x, em := m365Home(t, emulator.Options{}, nil)
-	c := x.Config
-	c.Cache = testenv.Cache{Backend: "file", Dir: x.CacheDir, PassphraseEnv: "VCH_TEST_UNSET_PASSPHRASE"}
-	x.write(c)
+	right := x.Config
+	without := right
+	without.Cache = testenv.Cache{Backend: "file", Dir: x.CacheDir, PassphraseEnv: "VCH_TEST_UNSET_PASSPHRASE"}
+	x.write(without)
 	msg := x.fail(m365, helper.ExitCache)
 	if !strings.Contains(msg, "VCH_TEST_UNSET_PASSPHRASE") || !strings.Contains(msg, "passphrase_command") {
 		t.Errorf("no passphrase: %q does not name the ways to give one", msg)
@@ -362,23 +365,18 @@ func TestGetCacheUnavailableBeforeAnyLogin(t *testing.T) {
 	if n := em.Counts().TokenCalls; n != 0 {
 		t.Errorf("the server saw %d token calls before the cache failed", n)
 	}
-}
 
-func TestGetWrongPassphraseExit6KeepsTheCache(t *testing.T) {
-	x, em := m365Home(t, emulator.Options{}, nil)
+	x.write(right)
 	first := x.mustGet(m365, helper.SourceGrant)
 	const wrong = "wrong-PASSPHRASE-Secret-6"
-	right := x.Config
-	c := right
-	c.Cache = testenv.Cache{Backend: "file", Dir: x.CacheDir, PassphraseEnv: "VCH_TEST_UNSET_PASSPHRASE",
-		PassphraseCommand: []string{"printf", "%s", wrong}}
-	x.write(c)
-	msg := x.fail(m365, helper.ExitCache)
+	wrongly := without
+	wrongly.Cache.PassphraseCommand = []string{"printf", "%s", wrong}
+	x.write(wrongly)
+	msg = x.fail(m365, helper.ExitCache)
 	if !strings.Contains(msg, "passphrase") {
 		t.Errorf("message %q does not name the passphrase", msg)
 	}
 	noLeak(t, "error", msg+x.stderr.String(), em, wrong, testenv.Passphrase, m365Password)
-	// Nothing was sent and nothing overwritten.
 	x.write(right)
 	if r := x.mustGet(m365, helper.SourceCache); token(r) != token(first) {
 		t.Error("the right passphrase no longer opens the cached token")

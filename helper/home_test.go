@@ -6,12 +6,9 @@ package helper_test
 // of the error helpers is a one-line change here.
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,13 +25,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func token(r *helper.Result) string            { return r.Entry.AccessToken }
-func expiry(r *helper.Result) time.Time        { return r.Entry.ExpiresAt }
-func tokenType(r *helper.Result) string        { return r.Entry.TokenType }
-func exitOf(err error) int                     { return helper.ExitCode(err) }
-func profileOf(r *helper.Result) string        { return r.Profile.Name }
-func sourceOf(r *helper.Result) string         { return r.Source }
-func isSource(r *helper.Result, s string) bool { return r != nil && r.Source == s }
+func token(r *helper.Result) string     { return r.Entry.AccessToken }
+func expiry(r *helper.Result) time.Time { return r.Entry.ExpiresAt }
+func tokenType(r *helper.Result) string { return r.Entry.TokenType }
+func exitOf(err error) int              { return helper.ExitCode(err) }
 
 // home is one configuration, its emulators and a Helper on it, as one
 // command of the binary would build it; stderr collects what every Helper
@@ -43,7 +37,7 @@ type home struct {
 	*testenv.Env
 	t      *testing.T
 	h      *helper.Helper
-	stderr syncBuffer
+	stderr testenv.Buffer
 }
 
 func newHome(t *testing.T) *home {
@@ -180,32 +174,3 @@ func noLeak(t *testing.T, what, s string, em *emulator.Emulator, secrets ...stri
 	t.Helper()
 	testenv.NoSecrets(t, what, s, em, append(secrets, emulator.StackTraceMarker)...)
 }
-
-// syncBuffer is a bytes.Buffer for the concurrent writers of a home.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// take returns what was written and empties the buffer.
-func (s *syncBuffer) take() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.b.String()
-	s.b.Reset()
-	return out
-}
-
-var background = context.Background

@@ -174,7 +174,7 @@ func TestLogout(t *testing.T) {
 	x.mustGet(m365, helper.SourceGrant)
 	em.Close()
 	x.logout("m365")
-	warn := x.stderr.take()
+	warn := x.stderr.Take()
 	if strings.Count(warn, "\n") != 1 || !strings.Contains(warn, "server logout failed") {
 		t.Errorf("stderr %q, want one warning", warn)
 	}
@@ -270,12 +270,12 @@ func TestSecretsNeverInErrorsOrStderr(t *testing.T) {
 		if sc.setup != nil {
 			sc.setup()
 		}
-		x.stderr.take()
+		x.stderr.Take()
 		_, err := x.do(sc.req)
 		if (err != nil) != sc.fails {
 			t.Errorf("%s: error %v, want failure %v", sc.name, err, sc.fails)
 		}
-		out := x.stderr.take()
+		out := x.stderr.Take()
 		debugLines += strings.Count(out, "debug:")
 		if err != nil {
 			out += "\n" + err.Error()
@@ -294,7 +294,7 @@ func TestSecretsNeverInErrorsOrStderr(t *testing.T) {
 		x.write(cfg)
 		x.h.Debug = true
 		_, err := x.h.Login(t.Context(), "m365", pw)
-		out := x.stderr.take()
+		out := x.stderr.Take()
 		if err != nil {
 			out += err.Error()
 		}

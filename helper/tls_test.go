@@ -98,7 +98,7 @@ func TestTLSPin(t *testing.T) {
 			before := em.Counts().TokenCalls
 			if tc.exit == 0 {
 				x.mustGet(force, helper.SourceRefresh)
-				if s := x.stderr.take(); s != "" {
+				if s := x.stderr.Take(); s != "" {
 					t.Errorf("a pinned connection warned: %q", s)
 				}
 				return
@@ -155,7 +155,7 @@ func TestTransportWarnings(t *testing.T) {
 			x.command()
 			x.mustGet(r, []string{helper.SourceGrant, helper.SourceCache, helper.SourceRefresh}[i])
 			x.mustGet(m365, helper.SourceCache)
-			if s := x.stderr.take(); strings.Count(s, "\n") != 1 || !strings.Contains(s, "insecure_skip_verify") {
+			if s := x.stderr.Take(); strings.Count(s, "\n") != 1 || !strings.Contains(s, "insecure_skip_verify") {
 				t.Errorf("command %d: stderr %q, want one warning", i, s)
 			}
 		}
@@ -174,12 +174,12 @@ func TestTransportWarnings(t *testing.T) {
 		x.use(testenv.Profile{Name: "m365", Product: "vb365", URL: em.URL(), Username: m365User, PasswordFile: x.file("pw", m365Password)})
 		x.mustGet(m365, helper.SourceGrant)
 		x.mustGet(m365, helper.SourceCache)
-		if s := x.stderr.take(); strings.Count(s, "\n") != 1 || !strings.Contains(s, "plain http") {
+		if s := x.stderr.Take(); strings.Count(s, "\n") != 1 || !strings.Contains(s, "plain http") {
 			t.Errorf("stderr %q, want one warning", s)
 		}
 		x.command()
 		x.mustGet(m365, helper.SourceCache)
-		if s := x.stderr.take(); !strings.Contains(s, "plain http") {
+		if s := x.stderr.Take(); !strings.Contains(s, "plain http") {
 			t.Errorf("a cache hit of the next command did not warn: %q", s)
 		}
 	})

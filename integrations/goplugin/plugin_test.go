@@ -34,30 +34,12 @@ func home(t testing.TB, opts emulator.Options, set func(*testenv.Profile)) (*tes
 	return e, e.M365Profile(opts, m365User, m365Password, "VB365_PASSWORD", set)
 }
 
-// syncBuffer collects the host-side log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // launch starts the real binary as a plugin with the home's environment
 // (VEEAM_CREDENTIAL_HELPER_CONFIG, the passphrase, the password) and
 // nothing of the test process's.
-func launch(t testing.TB, e *testenv.Env, args ...string) (*goplugin.Client, *syncBuffer) {
+func launch(t testing.TB, e *testenv.Env, args ...string) (*goplugin.Client, *testenv.Buffer) {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &testenv.Buffer{}
 	opts := goplugin.ClientOptions{
 		Env:         e.Environ(),
 		SkipHostEnv: true,

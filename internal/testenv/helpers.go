@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"sync"
@@ -138,4 +139,32 @@ func (r *RecordingSource) Distinct() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.seen)
+}
+
+// Buffer is a bytes.Buffer for concurrent writers (a Helper's stderr, a
+// plugin host's log).
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Take returns what was written and empties the buffer.
+func (s *Buffer) Take() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.b.String()
+	s.b.Reset()
+	return out
 }
