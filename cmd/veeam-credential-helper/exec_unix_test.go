@@ -20,7 +20,7 @@ import (
 // exec runs COMMAND with the credential in its environment and exits with
 // COMMAND's status.
 func TestExecPassesEnvironmentAndExitStatus(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	e.Vars["VEEAM_API_URL"] = "https://stale.example"
 	r := e.Run("", "exec", "--", "sh", "-c", `printf '%s|%s|%s|%s' "$VEEAM_ACCESS_TOKEN" "$VEEAM_TOKEN_EXPIRES_AT" "$VEEAM_API_URL" "$VEEAM_PROFILE"; echo to-stderr >&2; exit 7`)
 	if r.Exit != 7 || r.Stderr != "to-stderr\n" {
@@ -47,7 +47,7 @@ func TestExecPassesEnvironmentAndExitStatus(t *testing.T) {
 // No credential: COMMAND does not start, the helper says why with its exit
 // code. A COMMAND that does not exist costs no login.
 func TestExecDoesNotStartCommandWithoutCredential(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	delete(e.Vars, "VB365_PASSWORD")
 	marker := filepath.Join(e.Dir, "started")
 	r := e.Run("", "exec", "--", "touch", marker)
@@ -73,7 +73,7 @@ func TestExecDoesNotStartCommandWithoutCredential(t *testing.T) {
 // A signal sent to the helper's PID reaches COMMAND, whose status is then
 // the helper's.
 func TestExecForwardsSignals(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := e.Command(ctx, "exec", "--", "sh", "-c", `trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
@@ -101,7 +101,7 @@ func TestExecForwardsSignals(t *testing.T) {
 // can be had, with the helper's exit code, whether it assigns get's env
 // lines first or runs the work through exec.
 func TestSetEScriptsStop(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	delete(e.Vars, "VB365_PASSWORD")
 	bin := testenv.Binary(t)
 	for _, script := range []string{

@@ -12,7 +12,7 @@ import (
 
 // --version is version; help lists each flag once, GNU style, with examples.
 func TestVersionFlagAndGNUHelp(t *testing.T) {
-	e, _ := vb365Env(t, "")
+	e, _ := vb365Env(t, nil)
 	v := e.Run("", "version")
 	mustOK(t, v)
 	if r := e.Run("", "--version"); r.Exit != 0 || r.Stdout != v.Stdout || !strings.HasPrefix(r.Stdout, "veeam-credential-helper ") {
@@ -38,9 +38,10 @@ func TestVersionFlagAndGNUHelp(t *testing.T) {
 // the configuration and formats.
 func TestCompletionBash(t *testing.T) {
 	bash := requireTool(t, "bash")
-	e, _ := vb365Env(t, "")
-	cfg := readFile(t, e.ConfigPath)
-	writeFile(t, e.ConfigPath, cfg+strings.Replace(cfg[strings.Index(cfg, "[profiles.m365]"):strings.Index(cfg, "[cache]")], "[profiles.m365]", "[profiles.other]", 1))
+	e, _ := vb365Env(t, nil)
+	other := e.Config.Profiles[0]
+	other.Name = "other"
+	e.Profiles(e.Config.Profiles[0], other)
 	r := e.Run("", "completion", "bash")
 	mustOK(t, r)
 	script := filepath.Join(e.Dir, "completion.bash")
@@ -96,7 +97,7 @@ func TestCompletionBash(t *testing.T) {
 // emulator's self-signed certificate: exit 2, the pin shown, nothing
 // written. With the flag the profile is merged in and `get` works.
 func TestInitTrustOnFirstUse(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	before := readFile(t, e.ConfigPath)
 	args := []string{"init", "--product", "vb365", "--url", em.URL(), "--username", m365User, "--name", "pinned", "--password-env", "VB365_PASSWORD"}
 	r := e.Run("", args...)

@@ -5,22 +5,16 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
 // status: the default marker, relative times, -p with a name or a glob,
 // and a cache it cannot read shown in the error column with exit 6.
 func TestStatusFilterDefaultAndCacheErrors(t *testing.T) {
-	e, _ := vb365Env(t, "")
-	cfg := strings.Replace(readFile(t, e.ConfigPath), "[profiles.m365]", `default_profile = "m365"
-
-[profiles.other]
-product = "vbr"
-url = "https://127.0.0.1:1"
-username = "x"
-password_env = "NONE"
-
-[profiles.m365]`, 1)
-	writeFile(t, e.ConfigPath, cfg)
+	e, _ := vb365Env(t, nil)
+	other := testenv.Profile{Name: "other", Product: "vbr", URL: "https://127.0.0.1:1", Username: "x", PasswordEnv: "NONE"}
+	e.Write(testenv.Config{DefaultProfile: "m365", Profiles: []testenv.Profile{other, e.Config.Profiles[0]}})
 	mustOK(t, e.Run("", "get", "--no-stdin"))
 
 	r := e.Run("", "status")
