@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // The engine part of a cache hit (BENCHMARKS.md): configuration load and
@@ -58,7 +59,7 @@ func BenchmarkParseConfig(b *testing.B) {
 	data := []byte(benchConfig)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseConfig(data); err != nil {
+		if _, err := config.Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -68,7 +69,7 @@ func BenchmarkLoadConfig(b *testing.B) {
 	path := writeBenchConfig(b, b.TempDir())
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := LoadConfig(path); err != nil {
+		if _, err := config.Load(path); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -79,7 +80,7 @@ func BenchmarkLoadConfig(b *testing.B) {
 func BenchmarkGetHit(b *testing.B) {
 	b.Setenv("VCH_BENCH_PASSPHRASE", "bench-passphrase")
 	path := writeBenchConfig(b, b.TempDir())
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func BenchmarkGetHit(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		cfg, err := LoadConfig(path)
+		cfg, err := config.Load(path)
 		if err != nil {
 			b.Fatal(err)
 		}

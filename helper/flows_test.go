@@ -29,7 +29,7 @@ func TestSecretKind(t *testing.T) {
 		{"vspc", "api-key", "", secretAPIKey},
 		{"vspc", "password", "", secretPassword},
 	} {
-		cfg, err := ParseConfig([]byte("[profiles.p]\nproduct = \"" + tc.product + "\"\nurl = \"https://h\"\nusername = \"u\"\ngrant = \"" + tc.grant + "\"\n" + tc.extra))
+		cfg, err := config.Parse([]byte("[profiles.p]\nproduct = \"" + tc.product + "\"\nurl = \"https://h\"\nusername = \"u\"\ngrant = \"" + tc.grant + "\"\n" + tc.extra))
 		if err != nil {
 			t.Fatalf("%s %s: %v", tc.product, tc.grant, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
@@ -94,7 +95,7 @@ func checkSays(t *testing.T, s string) {
 	}
 }
 
-// FuzzDecodeToken: any status and body give a token or an *Error with a
+// FuzzDecodeToken: any status and body give a token or an *exitcode.Error with a
 // documented exit code and a one-line message that never quotes the body
 // beyond the server's message text.
 func FuzzDecodeToken(f *testing.F) {
@@ -104,7 +105,7 @@ func FuzzDecodeToken(f *testing.F) {
 		}
 	}
 	f.Add(200, "text/html; charset=utf-8", []byte("<html>Web Filter</html>"))
-	s := &session{h: &Helper{Now: time.Now}, p: &Profile{Name: "fuzz", URL: "https://fuzz.example:4443"}}
+	s := &session{h: &Helper{Now: time.Now}, p: &config.Profile{Name: "fuzz", URL: "https://fuzz.example:4443"}}
 	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte) {
 		h := http.Header{}
 		h.Set("Content-Type", ctype)
@@ -130,9 +131,9 @@ func FuzzDecodeToken(f *testing.F) {
 // stack trace unless the fuzzed server sent it in a quotable field.
 func checkEngineError(t *testing.T, err error, body []byte) {
 	t.Helper()
-	e := AsError(err)
+	e := exitcode.AsError(err)
 	switch e.Exit {
-	case ExitUnexpected, ExitUsage, ExitRejected, ExitUnreachable, ExitInteraction, ExitCache:
+	case exitcode.Unexpected, exitcode.Usage, exitcode.Rejected, exitcode.Unreachable, exitcode.Interaction, exitcode.Cache:
 	default:
 		t.Fatalf("exit %d for %v", e.Exit, err)
 	}
@@ -207,9 +208,9 @@ func (fs *fuzzServer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // fuzzProfiles is one profile per registered product and grant, built
 // through ParseConfig so each product's own validation applies.
-func fuzzProfiles(f *testing.F) []*Profile {
-	var out []*Profile
-	names := ProductNames()
+func fuzzProfiles(f *testing.F) []*config.Profile {
+	var out []*config.Profile
+	names := config.ProductNames()
 	sort.Strings(names)
 	for _, name := range names {
 		for _, g := range config.Grants(name) {
@@ -228,8 +229,8 @@ username = 'corp\fuzz'
 grant = %q
 timeout = "1s"
 %s`, name, g, extra)
-				var cfg *Config
-				if cfg, err = ParseConfig([]byte(text)); err == nil {
+				var cfg *config.Config
+				if cfg, err = config.Parse([]byte(text)); err == nil {
 					out = append(out, cfg.Profiles["p"])
 					break
 				}

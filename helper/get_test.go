@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
@@ -179,14 +180,14 @@ func TestGetRejectedRefreshDroppedWhenGrantImpossible(t *testing.T) {
 	x.mustGet(m365, helper.SourceGrant)
 	em.RevokeRefreshTokens()
 	os.Remove(x.Config.Profile("m365").PasswordFile)
-	msg := x.fail(force, helper.ExitUsage) // password_file is configured but unreadable
+	msg := x.fail(force, exitcode.Usage) // password_file is configured but unreadable
 	if !strings.Contains(msg, "password_file") {
 		t.Errorf("message %q does not name password_file", msg)
 	}
 	if s := x.status("m365"); s.RefreshTokenPresent || s.Valid {
 		t.Errorf("status after a rejected refresh: %+v", s)
 	}
-	x.fail(force, helper.ExitUsage)
+	x.fail(force, exitcode.Usage)
 	if n := em.Counts(); n.FailedGrants["refresh_token"] != 1 {
 		t.Errorf("the rejected refresh token was sent %d times", n.FailedGrants["refresh_token"])
 	}
@@ -234,10 +235,10 @@ func TestGetTransientRefreshFailureWithoutUsableToken(t *testing.T) {
 	x, em := m365Home(t, emulator.Options{}, nil)
 	x.mustGet(m365, helper.SourceGrant)
 	em.FailNext(1, 500, 0)
-	x.fail(force, helper.ExitUnreachable)
+	x.fail(force, exitcode.Unreachable)
 	x.later(2 * time.Hour)
 	em.FailNext(1, 500, 0)
-	msg := x.fail(m365, helper.ExitUnreachable)
+	msg := x.fail(m365, exitcode.Unreachable)
 	if !strings.Contains(msg, "HTTP 500") {
 		t.Errorf("message %q does not give the status", msg)
 	}
@@ -358,7 +359,7 @@ func TestGetCacheUnavailable(t *testing.T) {
 	without := right
 	without.Cache = testenv.Cache{Backend: "file", Dir: x.CacheDir, PassphraseEnv: "VCH_TEST_UNSET_PASSPHRASE"}
 	x.write(without)
-	msg := x.fail(m365, helper.ExitCache)
+	msg := x.fail(m365, exitcode.Cache)
 	if !strings.Contains(msg, "VCH_TEST_UNSET_PASSPHRASE") || !strings.Contains(msg, "passphrase_command") {
 		t.Errorf("no passphrase: %q does not name the ways to give one", msg)
 	}
@@ -372,7 +373,7 @@ func TestGetCacheUnavailable(t *testing.T) {
 	wrongly := without
 	wrongly.Cache.PassphraseCommand = []string{"printf", "%s", wrong}
 	x.write(wrongly)
-	msg = x.fail(m365, helper.ExitCache)
+	msg = x.fail(m365, exitcode.Cache)
 	if !strings.Contains(msg, "passphrase") {
 		t.Errorf("message %q does not name the passphrase", msg)
 	}
@@ -396,7 +397,7 @@ func TestGetWaitsForAnotherLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	msg := x.fail(m365, helper.ExitUnreachable)
+	msg := x.fail(m365, exitcode.Unreachable)
 	if !strings.Contains(msg, "waiting for another process") {
 		t.Errorf("message %q", msg)
 	}

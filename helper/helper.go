@@ -16,6 +16,8 @@ import (
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/cache/keychain"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // Version is set at build time with -ldflags "-X .../helper.Version=…".
@@ -47,7 +49,7 @@ const (
 
 // Helper runs the flow for the profiles of one configuration.
 type Helper struct {
-	Config *Config
+	Config *config.Config
 	// Stderr gets warnings and, with Debug, debug lines. Never secrets.
 	Stderr io.Writer
 	Debug  bool
@@ -70,7 +72,7 @@ type Helper struct {
 }
 
 // New returns a Helper for cfg with stderr for warnings.
-func New(cfg *Config) *Helper {
+func New(cfg *config.Config) *Helper {
 	return &Helper{Config: cfg, Stderr: os.Stderr, Now: time.Now}
 }
 
@@ -85,7 +87,7 @@ type Request struct {
 
 // Result is a usable access token and where it came from.
 type Result struct {
-	Profile *Profile
+	Profile *config.Profile
 	Entry   cache.Entry
 	Source  string
 }
@@ -99,13 +101,13 @@ func (h *Helper) now() time.Time {
 
 func (h *Helper) warnf(format string, args ...any) {
 	if h.Stderr != nil {
-		fmt.Fprintf(h.Stderr, "veeam-credential-helper: warning: %s\n", oneLine(fmt.Sprintf(format, args...), 400))
+		fmt.Fprintf(h.Stderr, "veeam-credential-helper: warning: %s\n", exitcode.OneLine(fmt.Sprintf(format, args...), 400))
 	}
 }
 
 func (h *Helper) debugf(format string, args ...any) {
 	if h.Debug && h.Stderr != nil {
-		fmt.Fprintf(h.Stderr, "veeam-credential-helper: debug: %s\n", oneLine(fmt.Sprintf(format, args...), 400))
+		fmt.Fprintf(h.Stderr, "veeam-credential-helper: debug: %s\n", exitcode.OneLine(fmt.Sprintf(format, args...), 400))
 	}
 }
 
@@ -150,9 +152,9 @@ func cacheError(err error) error {
 		return nil
 	}
 	if cache.IsUnavailable(err) {
-		return wrapf(ExitCache, err, "token cache unavailable: %v", err)
+		return exitcode.Wrapf(exitcode.Cache, err, "token cache unavailable: %v", err)
 	}
-	return wrapf(ExitCache, err, "token cache: %v", err)
+	return exitcode.Wrapf(exitcode.Cache, err, "token cache: %v", err)
 }
 
 // load reads the profile's entry; a missing or unreadable entry is a miss.
@@ -181,7 +183,7 @@ func (h *Helper) save(st cache.Store, key string, e cache.Entry) error {
 }
 
 // fresh reports whether e is good for at least max(refresh_before, minValid).
-func (h *Helper) fresh(p *Profile, e cache.Entry, minValid time.Duration) bool {
+func (h *Helper) fresh(p *config.Profile, e cache.Entry, minValid time.Duration) bool {
 	return p.Fresh(e, minValid, h.now())
 }
 
@@ -229,7 +231,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, wrapf(ExitUnreachable, err, "profile %q: timed out after %s waiting for another process's login", p.Name, p.Timeout.Duration)
+			return nil, exitcode.Wrapf(exitcode.Unreachable, err, "profile %q: timed out after %s waiting for another process's login", p.Name, p.Timeout.Duration)
 		}
 		return nil, cacheError(err)
 	}
@@ -271,7 +273,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 				return nil, err
 			}
 			return &Result{Profile: p, Entry: ne, Source: SourceRefresh}, nil
-		case ExitCode(err) == ExitRejected:
+		case exitcode.Of(err) == exitcode.Rejected:
 			// The refresh token is dead: never send it again.
 			h.debugf("profile %q: refresh token rejected, running the %s grant", p.Name, p.Grant)
 			if err := cacheError(st.Remove(key)); err != nil {
@@ -299,7 +301,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 
 // static answers a static key (VSPC API key) straight from its source: a
 // rotated key takes effect at once and nothing is written to the cache.
-func (h *Helper) static(ctx context.Context, p *Profile, r Request) (*Result, error) {
+func (h *Helper) static(ctx context.Context, p *config.Profile, r Request) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
 	s, err := h.session(p, r)
@@ -322,7 +324,7 @@ func (h *Helper) Invalidate(ctx context.Context, profile string) error {
 // InvalidateToken is Invalidate for one rejected token: when the cache holds
 // another (already renewed by a concurrent caller) it is kept.
 func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) error {
-	return h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+	return h.locked(ctx, profile, func(ctx context.Context, p *config.Profile, st cache.Store) error {
 		e, found, err := h.load(st, p.CacheKey())
 		if err != nil || !found {
 			return err
@@ -341,7 +343,7 @@ func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) err
 
 // locked runs fn for the profile with the store open and the profile's
 // lock held, within the profile's timeout.
-func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Context, *Profile, cache.Store) error) error {
+func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Context, *config.Profile, cache.Store) error) error {
 	p, err := h.Config.Profile(profile)
 	if err != nil {
 		return err
@@ -363,7 +365,7 @@ func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Con
 // Logout revokes the server session (best effort) and deletes the cached
 // tokens; with forgetSecret also the secret stored by `login`.
 func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) error {
-	return h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+	return h.locked(ctx, profile, func(ctx context.Context, p *config.Profile, st cache.Store) error {
 		key := p.CacheKey()
 		e, found, err := h.load(st, key)
 		if err != nil {
@@ -436,10 +438,10 @@ func (h *Helper) Statuses() ([]Status, error) {
 // keyring, then runs the primary grant with it to prove it works.
 func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, error) {
 	if secret == "" {
-		return nil, errorf(ExitInteraction, "empty secret")
+		return nil, exitcode.Errorf(exitcode.Interaction, "empty secret")
 	}
 	var res *Result
-	err := h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+	err := h.locked(ctx, profile, func(ctx context.Context, p *config.Profile, st cache.Store) error {
 		r := Request{Password: secret}
 		if secretKind(p) == secretAssertion {
 			r = Request{Assertion: secret}
@@ -475,7 +477,7 @@ func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
 	}
 	ac, ok := flow(p).(authCoder)
 	if !ok {
-		return "", UsageError("profile %q: product %s has no authorization codes (vb365 only)", p.Name, p.Product)
+		return "", exitcode.UsageError("profile %q: product %s has no authorization codes (vb365 only)", p.Name, p.Product)
 	}
 	res, err := h.Get(ctx, Request{Profile: p.Name})
 	if err != nil {
@@ -493,7 +495,7 @@ func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
 // session is one profile's connection to its server for one request.
 type session struct {
 	h      *Helper
-	p      *Profile
+	p      *config.Profile
 	client *http.Client
 	req    Request
 	// apiVersion is the x-api-version this session sends: the profile's,
@@ -504,7 +506,7 @@ type session struct {
 // warnTransport warns once per Helper and profile (so once per command,
 // on every command) when the profile's connection is not verified or not
 // encrypted.
-func (h *Helper) warnTransport(p *Profile) {
+func (h *Helper) warnTransport(p *config.Profile) {
 	insecure, plain := p.InsecureSkipVerify, p.PlainHTTP()
 	if !insecure && !plain {
 		return
@@ -525,7 +527,7 @@ func (h *Helper) warnTransport(p *Profile) {
 	}
 }
 
-func (h *Helper) session(p *Profile, r Request) (*session, error) {
+func (h *Helper) session(p *config.Profile, r Request) (*session, error) {
 	h.clientsMu.Lock()
 	defer h.clientsMu.Unlock()
 	c := h.clients[p.Name]

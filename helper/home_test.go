@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 func token(r *helper.Result) string     { return r.Entry.AccessToken }
 func expiry(r *helper.Result) time.Time { return r.Entry.ExpiresAt }
 func tokenType(r *helper.Result) string { return r.Entry.TokenType }
-func exitOf(err error) int              { return helper.ExitCode(err) }
+func exitOf(err error) int              { return exitcode.Of(err) }
 
 // home is one configuration, its emulators and a Helper on it, as one
 // command of the binary would build it; stderr collects what every Helper
@@ -90,7 +92,7 @@ func (x *home) write(c testenv.Config) *helper.Helper {
 // process of the binary would use (its own HTTP clients and warnings).
 func (x *home) command() *helper.Helper {
 	x.t.Helper()
-	cfg, err := helper.LoadConfig(x.ConfigPath)
+	cfg, err := config.Load(x.ConfigPath)
 	if err != nil {
 		x.t.Fatalf("config: %v\n%s", err, x.Config.TOML())
 	}

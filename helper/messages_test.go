@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
@@ -36,7 +37,7 @@ func TestUnsetPasswordEnvNamesTheVariable(t *testing.T) {
 	h := e.Helper()
 	os.Unsetenv("VB365_PW_UNSET_7")
 	_, err := h.Get(context.Background(), helper.Request{})
-	if helper.ExitCode(err) != helper.ExitInteraction || !strings.Contains(err.Error(), "$VB365_PW_UNSET_7") ||
+	if exitcode.Of(err) != exitcode.Interaction || !strings.Contains(err.Error(), "$VB365_PW_UNSET_7") ||
 		!strings.Contains(err.Error(), "not set") || !strings.Contains(err.Error(), "login -p m365") || strings.Contains(err.Error(), "password_command") {
 		t.Fatalf("%v", err)
 	}
@@ -57,7 +58,7 @@ func TestFailingCAFileNamesFileAndIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.Helper().Get(context.Background(), helper.Request{})
-	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.Contains(err.Error(), "ca_file "+other) ||
+	if exitcode.Of(err) != exitcode.Unreachable || !strings.Contains(err.Error(), "ca_file "+other) ||
 		!strings.Contains(err.Error(), serverCert.Issuer.String()) || strings.Contains(err.Error(), "set ca_file") {
 		t.Fatalf("issuer %q: %v", serverCert.Issuer, err)
 	}
@@ -107,7 +108,7 @@ func TestSilentServerTimeoutWording(t *testing.T) {
 	e.Profiles(testenv.Profile{Name: "m365", Product: "vb365", URL: "https://" + l.Addr().String(), Username: "u", PasswordEnv: "VB365_PASSWORD", Timeout: "300ms"})
 	_, err = e.Helper().Get(context.Background(), helper.Request{})
 	want := fmt.Sprintf("profile \"m365\": no answer from https://%s within timeout 300ms", l.Addr())
-	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "handshake") {
+	if exitcode.Of(err) != exitcode.Unreachable || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "handshake") {
 		t.Fatalf("%v", err)
 	}
 }

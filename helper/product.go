@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // product is one Veeam product's token flow. Each lives in its own file;
@@ -15,7 +17,7 @@ import (
 type product interface {
 	// grant runs the profile's primary grant.
 	grant(ctx context.Context, s *session) (cache.Entry, error)
-	// refresh runs the refresh grant. An error with ExitRejected means the
+	// refresh runs the refresh grant. An error with exitcode.Rejected means the
 	// refresh token is dead and the primary grant should run instead.
 	refresh(ctx context.Context, s *session, e cache.Entry) (cache.Entry, error)
 	// logout ends the server session of e.
@@ -34,7 +36,7 @@ func register(name string, p product) { products[name] = p }
 
 // flow is the token flow of a validated profile (config.Parse accepts only
 // the products registered here: TestEveryProductHasAFlow).
-func flow(p *Profile) product { return products[p.Product] }
+func flow(p *config.Profile) product { return products[p.Product] }
 
 // tokenCall posts a token-endpoint form and turns the answer into an entry.
 // what names the grant in errors ("password", "refresh token", …).
@@ -55,11 +57,11 @@ func (s *session) tokenCall(ctx context.Context, c call, what string) (*tokenAns
 func (s *session) entry(t *tokenAnswer) (cache.Entry, error) {
 	now := s.h.now()
 	if t.AccessToken == "" {
-		return cache.Entry{}, errorf(ExitUnreachable, "profile %q: the server's answer holds no access_token", s.p.Name)
+		return cache.Entry{}, exitcode.Errorf(exitcode.Unreachable, "profile %q: the server's answer holds no access_token", s.p.Name)
 	}
 	exp, err := t.expiry(now)
 	if err != nil {
-		return cache.Entry{}, errorf(ExitUnreachable, "profile %q: the server's token answer has %v", s.p.Name, err)
+		return cache.Entry{}, exitcode.Errorf(exitcode.Unreachable, "profile %q: the server's token answer has %v", s.p.Name, err)
 	}
 	tt := t.TokenType
 	if tt == "" || strings.EqualFold(tt, "bearer") {

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
@@ -75,12 +77,12 @@ func TestVBAzureAPIVersionAndMFACodeSources(t *testing.T) {
 	})
 	x.mustGet(helper.Request{Profile: "azure"}, helper.SourceGrant)
 	mfa := helper.Request{Profile: "mfa"}
-	if msg := x.fail(mfa, helper.ExitInteraction); !strings.Contains(msg, "mfa_code") || !strings.Contains(msg, "mfa_code_command") {
+	if msg := x.fail(mfa, exitcode.Interaction); !strings.Contains(msg, "mfa_code") || !strings.Contains(msg, "mfa_code_command") {
 		t.Errorf("no code: %q", msg)
 	}
 	wrong := mfa
 	wrong.MFACode = "999111"
-	msg := x.fail(wrong, helper.ExitRejected)
+	msg := x.fail(wrong, exitcode.Rejected)
 	noLeak(t, "error", msg+x.stderr.String(), em, "999111", azurePassword)
 	right := mfa
 	right.MFACode = azureMFACode
@@ -115,7 +117,7 @@ func TestVB365JWTBearerAndOperator(t *testing.T) {
 	x.mustGet(helper.Request{Profile: "app", ForceRefresh: true}, helper.SourceRefresh)
 	// A wrong assertion in the request is rejected and not echoed.
 	x.logout("app")
-	msg := x.fail(helper.Request{Profile: "app", Assertion: "wrong-assertion-XYZ"}, helper.ExitRejected)
+	msg := x.fail(helper.Request{Profile: "app", Assertion: "wrong-assertion-XYZ"}, exitcode.Rejected)
 	noLeak(t, "error", msg+x.stderr.String(), em, "wrong-assertion-XYZ", "jwt-assertion-secret-A")
 }
 
@@ -133,7 +135,7 @@ func TestVB365AuthCode(t *testing.T) {
 		t.Errorf("second code: %v, %+v", err, em.Counts())
 	}
 	a, _ := azureHome(t, emulator.Options{}, nil)
-	if _, err := a.h.AuthCode(t.Context(), "azure"); exitOf(err) != helper.ExitUsage || !strings.Contains(err.Error(), "vb365 only") {
+	if _, err := a.h.AuthCode(t.Context(), "azure"); exitOf(err) != exitcode.Usage || !strings.Contains(err.Error(), "vb365 only") {
 		t.Errorf("auth-code of vbazure: %v", err)
 	}
 }
@@ -252,10 +254,10 @@ func TestCloudProductsMFA(t *testing.T) {
 				t.Errorf("server saw grants %v", n.Grants)
 			}
 			x.mustGet(helper.Request{Profile: "mfa", ForceRefresh: true}, helper.SourceRefresh)
-			if msg := x.fail(helper.Request{Profile: "nocode"}, helper.ExitInteraction); !strings.Contains(msg, "mfa_code") {
+			if msg := x.fail(helper.Request{Profile: "nocode"}, exitcode.Interaction); !strings.Contains(msg, "mfa_code") {
 				t.Errorf("no code: %q", msg)
 			}
-			msg := x.fail(helper.Request{Profile: "nocode", MFACode: "111999"}, helper.ExitRejected)
+			msg := x.fail(helper.Request{Profile: "nocode", MFACode: "111999"}, exitcode.Rejected)
 			noLeak(t, "error", msg, em, "111999", laterPassword)
 			x.mustGet(helper.Request{Profile: "nocode", MFACode: "654321"}, helper.SourceGrant)
 		})
@@ -294,7 +296,7 @@ func TestVSPCAPIKey(t *testing.T) {
 	// Without a source: exit 5 naming them; `login` stores the key.
 	key.APIKeyFile = ""
 	x.use(key)
-	if msg := x.fail(req, helper.ExitInteraction); !strings.Contains(msg, "api_key_env") || !strings.Contains(msg, "api_key_file") {
+	if msg := x.fail(req, exitcode.Interaction); !strings.Contains(msg, "api_key_env") || !strings.Contains(msg, "api_key_file") {
 		t.Errorf("no key: %q", msg)
 	}
 	res, err := x.h.Login(t.Context(), "key", "vspc-apikey-two-2222")
@@ -313,16 +315,16 @@ func TestVSPCAPIKey(t *testing.T) {
 func TestUnknownProductNamesTheKnownOnes(t *testing.T) {
 	x := newHome(t)
 	x.Profiles(testenv.Profile{Name: "x", Product: "vbo365", URL: "https://vbo.example.com:4443", Username: "u"})
-	_, err := helper.LoadConfig(x.ConfigPath)
-	if exitOf(err) != helper.ExitUsage || !strings.Contains(err.Error(), `"vbo365"`) {
+	_, err := config.Load(x.ConfigPath)
+	if exitOf(err) != exitcode.Usage || !strings.Contains(err.Error(), `"vbo365"`) {
 		t.Fatalf("unknown product: %v", err)
 	}
-	for _, p := range helper.ProductNames() {
+	for _, p := range config.ProductNames() {
 		if !strings.Contains(err.Error(), p) {
 			t.Errorf("message does not name %s: %q", p, err)
 		}
 	}
-	if len(helper.ProductNames()) != 7 {
-		t.Errorf("products %v", helper.ProductNames())
+	if len(config.ProductNames()) != 7 {
+		t.Errorf("products %v", config.ProductNames())
 	}
 }

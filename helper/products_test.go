@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
@@ -55,7 +56,7 @@ func wantFailure(t *testing.T, err error, exit int, want ...string) {
 		t.Fatalf("no error, want exit %d %q", exit, want)
 	}
 	msg := err.Error()
-	if got := helper.ExitCode(err); got != exit {
+	if got := exitcode.Of(err); got != exit {
 		t.Errorf("exit %d, want %d: %s", got, exit, msg)
 	}
 	if strings.ContainsAny(msg, "\r\n") || strings.Contains(msg, emulator.StackTraceMarker) ||
@@ -108,7 +109,7 @@ func TestProductErrors(t *testing.T) {
 				em, h, _ := productHome(t, opts, pe.user, nil)
 				t.Setenv("PT_PASSWORD", ptWrong)
 				_, err := get(h, false)
-				wantFailure(t, err, helper.ExitRejected, `profile "p": `+pe.rejected)
+				wantFailure(t, err, exitcode.Rejected, `profile "p": `+pe.rejected)
 				if n := em.Counts().TokenCalls; n != 1 {
 					t.Errorf("a rejected password was sent %d times", n)
 				}
@@ -117,7 +118,7 @@ func TestProductErrors(t *testing.T) {
 				em, h, _ := productHome(t, opts, pe.user, nil)
 				em.FailNext(1, http.StatusInternalServerError, 0)
 				_, err := get(h, false)
-				wantFailure(t, err, helper.ExitUnreachable, pe.serverError)
+				wantFailure(t, err, exitcode.Unreachable, pe.serverError)
 			})
 			t.Run("throttled once", func(t *testing.T) {
 				em, h, _ := productHome(t, opts, pe.user, nil)
@@ -137,7 +138,7 @@ func TestProductErrors(t *testing.T) {
 				em, h, _ := productHome(t, opts, pe.user, timeout("1500ms"))
 				em.FailNext(5, http.StatusTooManyRequests, time.Second)
 				_, err := get(h, false)
-				wantFailure(t, err, helper.ExitUnreachable, "server busy (HTTP 429) after 2 attempts within timeout 1.5s")
+				wantFailure(t, err, exitcode.Unreachable, "server busy (HTTP 429) after 2 attempts within timeout 1.5s")
 			})
 			t.Run("dead refresh token", func(t *testing.T) {
 				em, h, _ := productHome(t, opts, pe.user, nil)
@@ -211,7 +212,7 @@ func TestProductErrors(t *testing.T) {
 				opts.APIVersions = []string{"1.2-rev0"}
 				em, h, _ := productHome(t, opts, pe.user, apiVersion("1.1-rev2"))
 				_, err := get(h, false)
-				wantFailure(t, err, helper.ExitUsage, `does not support API version "1.1-rev2" (it names 1.2-rev0): set api_version`)
+				wantFailure(t, err, exitcode.Usage, `does not support API version "1.1-rev2" (it names 1.2-rev0): set api_version`)
 				if n := em.Counts().TokenCalls; n != 1 {
 					t.Errorf("%d calls", n)
 				}
@@ -225,10 +226,10 @@ func TestProductErrors(t *testing.T) {
 func TestVBAzureAPIVersionErrors(t *testing.T) {
 	em, h, _ := productHome(t, emulator.Options{Product: "vbazure", RequireAPIVersion: "5.0"}, "azure-admin", apiVersion("4.0"))
 	_, err := get(h, false)
-	wantFailure(t, err, helper.ExitUsage, `does not support API version "4.0"`, "set api_version")
+	wantFailure(t, err, exitcode.Usage, `does not support API version "4.0"`, "set api_version")
 	_, h, _ = productHome(t, emulator.Options{Product: "vbazure", RequireAPIVersion: "5.0"}, "azure-admin", nil)
 	_, err = get(h, false)
-	wantFailure(t, err, helper.ExitUsage, "requires an API version: set api_version")
+	wantFailure(t, err, exitcode.Usage, "requires an API version: set api_version")
 	if n := em.Counts().TokenCalls; n != 1 {
 		t.Errorf("%d calls", n)
 	}
@@ -285,14 +286,14 @@ func TestVB365APIVersionPaths(t *testing.T) {
 	for _, v := range []string{"v6", "v7"} {
 		em, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: v}, `corp\svc`, nil)
 		_, err := get(h, false)
-		wantFailure(t, err, helper.ExitUsage, "answers 404 for /v8/token", `set api_version = "v7"`)
+		wantFailure(t, err, exitcode.Usage, "answers 404 for /v8/token", `set api_version = "v7"`)
 		if n := em.Counts(); n.TokenCalls != 0 {
 			t.Errorf("a server without /v8 counted %+v", n)
 		}
 	}
 	_, h, _ := productHome(t, emulator.Options{Product: "vb365", APIVersion: "v6"}, `corp\svc`, apiVersion("v7"))
 	_, err := get(h, false)
-	wantFailure(t, err, helper.ExitUsage, "answers 404 for /v7/token", `"v8", "v7" or "v6"`)
+	wantFailure(t, err, exitcode.Usage, "answers 404 for /v7/token", `"v8", "v7" or "v6"`)
 }
 
 // Profiles whose url names no port get the product's REST API port, and

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
@@ -44,7 +45,7 @@ func TestRetryBusyAnswers(t *testing.T) {
 
 			x, em = m365Home(t, emulator.Options{}, timeout("1s"))
 			em.FailNext(1000, status, 0)
-			msg := x.fail(m365, helper.ExitUnreachable)
+			msg := x.fail(m365, exitcode.Unreachable)
 			n := em.Counts()
 			if n.TokenCalls < 2 || n.Grants["password"] != 0 {
 				t.Errorf("%d calls, %d grants: HTTP %d was not retried until the timeout", n.TokenCalls, n.Grants["password"], status)
@@ -82,7 +83,7 @@ func TestRetryAfter(t *testing.T) {
 			}
 			debug := x.stderr.String()
 			if tc.calls == 1 {
-				if exitOf(err) != helper.ExitUnreachable || !strings.Contains(err.Error(), "after 1 attempts") {
+				if exitOf(err) != exitcode.Unreachable || !strings.Contains(err.Error(), "after 1 attempts") {
 					t.Fatalf("a Retry-After beyond the timeout: %v", err)
 				}
 				if strings.Contains(debug, "retrying") {
@@ -107,11 +108,11 @@ func TestRejectionsNeverRetried(t *testing.T) {
 		status, exit int
 		says         string
 	}{
-		{400, helper.ExitRejected, "HTTP 400"},
-		{401, helper.ExitRejected, "HTTP 401"},
-		{403, helper.ExitRejected, "HTTP 403"},
-		{404, helper.ExitUsage, "answers 404 for /v8/token: check url"},
-		{500, helper.ExitUnreachable, "HTTP 500"},
+		{400, exitcode.Rejected, "HTTP 400"},
+		{401, exitcode.Rejected, "HTTP 401"},
+		{403, exitcode.Rejected, "HTTP 403"},
+		{404, exitcode.Usage, "answers 404 for /v8/token: check url"},
+		{500, exitcode.Unreachable, "HTTP 500"},
 	} {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			x, em := m365Home(t, emulator.Options{}, timeout("20s"))
@@ -161,7 +162,7 @@ func TestServerFaultsExit4NothingCached(t *testing.T) {
 					req = helper.Request{Profile: "azure"}
 				}
 				f.arm(em)
-				msg := x.fail(req, helper.ExitUnreachable)
+				msg := x.fail(req, exitcode.Unreachable)
 				if !strings.Contains(msg, f.says) {
 					t.Errorf("message %q does not say %q", msg, f.says)
 				}
@@ -209,7 +210,7 @@ func TestUnreachableServerExit4(t *testing.T) {
 	l.Close() // nothing listens there now
 	x := newHome(t)
 	x.use(testenv.Profile{Name: "m365", Product: "vb365", URL: "https://" + addr, Username: "svc", PasswordFile: x.file("pw", m365Password)})
-	msg := x.fail(m365, helper.ExitUnreachable)
+	msg := x.fail(m365, exitcode.Unreachable)
 	if !strings.Contains(msg, "cannot reach https://"+addr) {
 		t.Errorf("message %q", msg)
 	}

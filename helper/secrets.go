@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // Kinds of secret a grant may need.
@@ -18,18 +21,18 @@ const (
 )
 
 // secretKind is the secret a profile's primary grant needs: the one `login` stores.
-func secretKind(p *Profile) string {
-	if p.Grant == grantAPIKey {
+func secretKind(p *config.Profile) string {
+	if p.Grant == config.GrantAPIKey {
 		return secretAPIKey
 	}
-	if p.ClientID != "" && (p.Grant == grantJWTBearer || p.Grant == grantOperator) {
+	if p.ClientID != "" && (p.Grant == config.GrantJWTBearer || p.Grant == config.GrantOperator) {
 		return secretAssertion
 	}
 	return secretPassword
 }
 
 // secretKey is the keyring item of the secret stored by `login`.
-func secretKey(p *Profile) string { return p.CacheKey() + "." + secretKind(p) }
+func secretKey(p *config.Profile) string { return p.CacheKey() + "." + secretKind(p) }
 
 // secret finds a secret in the documented order: the JSON request, *_env,
 // *_file, *_command, the keyring entry stored by `login`, a terminal prompt.
@@ -67,7 +70,7 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", errorf(ExitUsage, "profile %q: cannot read %s_file: %v", p.Name, kind, err)
+			return "", exitcode.Errorf(exitcode.Usage, "profile %q: cannot read %s_file: %v", p.Name, kind, err)
 		}
 		if v := strings.TrimRight(string(b), "\r\n"); v != "" {
 			return v, nil
@@ -94,7 +97,7 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 		}
 		v, err := s.h.Prompt(label)
 		if err != nil {
-			return "", wrapf(ExitInteraction, err, "profile %q: cannot read the %s from the terminal", p.Name, kind)
+			return "", exitcode.Wrapf(exitcode.Interaction, err, "profile %q: cannot read the %s from the terminal", p.Name, kind)
 		}
 		if v != "" {
 			return v, nil
@@ -102,10 +105,10 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 	}
 	if unsetEnv != "" {
 		// The user chose this source: name it rather than list every other.
-		return "", errorf(ExitInteraction, "profile %q: %s_env names $%s, which is not set: export %s=… before running this, or run `veeam-credential-helper login -p %s` to store the %s",
+		return "", exitcode.Errorf(exitcode.Interaction, "profile %q: %s_env names $%s, which is not set: export %s=… before running this, or run `veeam-credential-helper login -p %s` to store the %s",
 			p.Name, kind, unsetEnv, unsetEnv, p.Name, strings.ReplaceAll(kind, "_", " "))
 	}
-	return "", errorf(ExitInteraction, "profile %q needs a %s and no terminal can be asked: give it with %s", p.Name, strings.ReplaceAll(kind, "_", " "), hint)
+	return "", exitcode.Errorf(exitcode.Interaction, "profile %q needs a %s and no terminal can be asked: give it with %s", p.Name, strings.ReplaceAll(kind, "_", " "), hint)
 }
 
 // runSecretCommand runs a user's command (no shell) and takes its stdout.
@@ -116,17 +119,17 @@ func runSecretCommand(ctx context.Context, profile, kind string, argv []string) 
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return "", errorf(ExitUnreachable, "profile %q: %s_command did not finish within timeout", profile, kind)
+			return "", exitcode.Errorf(exitcode.Unreachable, "profile %q: %s_command did not finish within timeout", profile, kind)
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return "", errorf(ExitInteraction, "profile %q: %s_command failed (%s)", profile, kind, ee.ProcessState.String())
+			return "", exitcode.Errorf(exitcode.Interaction, "profile %q: %s_command failed (%s)", profile, kind, ee.ProcessState.String())
 		}
-		return "", errorf(ExitUsage, "profile %q: %s_command: %v", profile, kind, err)
+		return "", exitcode.Errorf(exitcode.Usage, "profile %q: %s_command: %v", profile, kind, err)
 	}
 	v := strings.TrimRight(out.String(), "\r\n")
 	if v == "" {
-		return "", errorf(ExitInteraction, "profile %q: %s_command printed nothing", profile, kind)
+		return "", exitcode.Errorf(exitcode.Interaction, "profile %q: %s_command printed nothing", profile, kind)
 	}
 	return v, nil
 }

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
@@ -64,14 +66,14 @@ func TestSecretSourcesOrder(t *testing.T) {
 		t.Errorf("after login's secret is forgotten: %q sent, prompt %q", got, label)
 	}
 	x.h.Prompt = nil
-	msg := x.fail(m365, helper.ExitInteraction)
+	msg := x.fail(m365, exitcode.Interaction)
 	for _, want := range []string{`"password"`, "password_env", "password_file", "password_command", "login -p m365"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("no secret and no terminal: %q does not name %s", msg, want)
 		}
 	}
 	x.h.Prompt = func(string) (string, error) { return "", errors.New("no tty") }
-	x.fail(m365, helper.ExitInteraction)
+	x.fail(m365, exitcode.Interaction)
 }
 
 // A user's secret command runs without a shell; its stderr and output are
@@ -84,10 +86,10 @@ func TestSecretCommandFailures(t *testing.T) {
 		exit    int
 		says    string
 	}{
-		{"fails", []string{"sh", "-c", "echo " + leaked + " >&2; echo " + leaked + "; exit 3"}, helper.ExitInteraction, "password_command failed (exit status 3)"},
-		{"prints nothing", []string{"true"}, helper.ExitInteraction, "password_command printed nothing"},
-		{"not found", []string{"/nonexistent/vch-password"}, helper.ExitUsage, "password_command"},
-		{"outlives the timeout", []string{"sleep", "10"}, helper.ExitUnreachable, "did not finish within timeout"},
+		{"fails", []string{"sh", "-c", "echo " + leaked + " >&2; echo " + leaked + "; exit 3"}, exitcode.Interaction, "password_command failed (exit status 3)"},
+		{"prints nothing", []string{"true"}, exitcode.Interaction, "password_command printed nothing"},
+		{"not found", []string{"/nonexistent/vch-password"}, exitcode.Usage, "password_command"},
+		{"outlives the timeout", []string{"sleep", "10"}, exitcode.Unreachable, "did not finish within timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -110,8 +112,8 @@ func TestLiteralPasswordInConfigRefused(t *testing.T) {
 	x := newHome(t)
 	x.Profiles(testenv.Profile{Name: "m365", Product: "vb365", URL: "https://vb365.example.com:4443", Username: "svc",
 		Extra: `password = "literal-Secret-PW-445"`})
-	_, err := helper.LoadConfig(x.ConfigPath)
-	if exitOf(err) != helper.ExitUsage {
+	_, err := config.Load(x.ConfigPath)
+	if exitOf(err) != exitcode.Usage {
 		t.Fatalf("a literal password: %v", err)
 	}
 	for _, want := range []string{"password_env", "password_file", "password_command", "login"} {
@@ -126,16 +128,16 @@ func TestLiteralPasswordInConfigRefused(t *testing.T) {
 // secret runs later grants until logout forgets it.
 func TestLoginStoresSecretOnlyWhenAccepted(t *testing.T) {
 	x, em := m365Home(t, emulator.Options{}, func(p *testenv.Profile) { p.PasswordFile = "" })
-	if msg := x.fail(m365, helper.ExitInteraction); !strings.Contains(msg, "login") {
+	if msg := x.fail(m365, exitcode.Interaction); !strings.Contains(msg, "login") {
 		t.Fatalf("no secret: %q", msg)
 	}
-	if _, err := x.h.Login(t.Context(), "m365", "bad-pw-Login-1"); exitOf(err) != helper.ExitRejected {
+	if _, err := x.h.Login(t.Context(), "m365", "bad-pw-Login-1"); exitOf(err) != exitcode.Rejected {
 		t.Fatalf("wrong login: %v", err)
 	}
 	if s := x.status("m365"); s.SecretStored {
 		t.Fatal("a rejected password was stored")
 	}
-	if _, err := x.h.Login(t.Context(), "m365", ""); exitOf(err) != helper.ExitInteraction {
+	if _, err := x.h.Login(t.Context(), "m365", ""); exitOf(err) != exitcode.Interaction {
 		t.Errorf("empty secret: %v", err)
 	}
 	res, err := x.h.Login(t.Context(), "m365", m365Password)
@@ -148,7 +150,7 @@ func TestLoginStoresSecretOnlyWhenAccepted(t *testing.T) {
 	if err := x.h.Logout(t.Context(), "m365", true); err != nil {
 		t.Fatal(err)
 	}
-	x.fail(m365, helper.ExitInteraction)
+	x.fail(m365, exitcode.Interaction)
 	if s := x.status("m365"); s.SecretStored || s.Valid {
 		t.Errorf("status after logout --forget-password: %+v", s)
 	}
@@ -182,7 +184,7 @@ func TestLogout(t *testing.T) {
 	if s := x.status("m365"); s.Valid || s.RefreshTokenPresent {
 		t.Errorf("status after an unreachable logout: %+v", s)
 	}
-	if err := x.h.Logout(t.Context(), "nope", false); exitOf(err) != helper.ExitUsage {
+	if err := x.h.Logout(t.Context(), "nope", false); exitOf(err) != exitcode.Usage {
 		t.Errorf("unknown profile: %v", err)
 	}
 }

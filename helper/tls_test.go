@@ -17,7 +17,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
@@ -61,7 +63,7 @@ func TestTLSUnknownCARefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			x, em := tlsHome(t, keys)
-			msg := x.fail(m365, helper.ExitUnreachable)
+			msg := x.fail(m365, exitcode.Unreachable)
 			if !strings.Contains(msg, "TLS") || !strings.Contains(msg, "ca_file") || !strings.Contains(msg, "pin_sha256") {
 				t.Errorf("message %q does not name ca_file and pin_sha256", msg)
 			}
@@ -87,9 +89,9 @@ func TestTLSPin(t *testing.T) {
 		{"right pin alone", pin, "", 0},
 		{"right pin, sha256/ prefix", "sha256/" + pin, "", 0},
 		{"right pin with ca_file", pin, ca, 0},
-		{"wrong pin alone", wrongPin, "", helper.ExitUnreachable},
+		{"wrong pin alone", wrongPin, "", exitcode.Unreachable},
 		// The pin is enforced even when the chain verifies.
-		{"wrong pin with ca_file", wrongPin, ca, helper.ExitUnreachable},
+		{"wrong pin with ca_file", wrongPin, ca, exitcode.Unreachable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := x.Config.Profiles[0]
@@ -116,7 +118,7 @@ func TestTLSPin(t *testing.T) {
 	p := x.Config.Profiles[0]
 	p.PinSHA256 = "not-base64!"
 	x.Profiles(p)
-	if _, err := helper.LoadConfig(x.ConfigPath); exitOf(err) != helper.ExitUsage || !strings.Contains(err.Error(), "pin_sha256") {
+	if _, err := config.Load(x.ConfigPath); exitOf(err) != exitcode.Usage || !strings.Contains(err.Error(), "pin_sha256") {
 		t.Errorf("malformed pin: %v", err)
 	}
 }
@@ -136,7 +138,7 @@ func TestTLSCAFileProblemsAreUsageErrors(t *testing.T) {
 					p.CAFile = x.file("ca.pem", tc.content)
 				}
 			})
-			if msg := x.fail(m365, helper.ExitUsage); !strings.Contains(msg, tc.says) {
+			if msg := x.fail(m365, exitcode.Usage); !strings.Contains(msg, tc.says) {
 				t.Errorf("message %q does not say %q", msg, tc.says)
 			}
 			if n := em.Counts().TokenCalls; n != 0 {
@@ -197,8 +199,8 @@ func TestTLS12Minimum(t *testing.T) {
 		min, max uint16
 		exit     int
 	}{
-		{"TLS 1.0 only", tls.VersionTLS10, tls.VersionTLS10, helper.ExitUnreachable},
-		{"TLS 1.1 only", tls.VersionTLS11, tls.VersionTLS11, helper.ExitUnreachable},
+		{"TLS 1.0 only", tls.VersionTLS10, tls.VersionTLS10, exitcode.Unreachable},
+		{"TLS 1.1 only", tls.VersionTLS11, tls.VersionTLS11, exitcode.Unreachable},
 		{"TLS 1.2 only", tls.VersionTLS12, tls.VersionTLS12, 0},
 		{"TLS 1.3 only", tls.VersionTLS13, tls.VersionTLS13, 0},
 	} {

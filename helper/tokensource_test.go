@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/helper/hit"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
@@ -148,16 +149,16 @@ func TestTokenSourceErrorsKeepExitCode(t *testing.T) {
 	t.Setenv("VB365_LIBRARY_PASSWORD", "wrong-password")
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, em.Client())
 	_, err := h.TokenSource(ctx, "m365").Token()
-	if helper.ExitCode(err) != helper.ExitRejected || strings.Contains(err.Error(), "wrong-password") {
-		t.Fatalf("bad password: exit %d: %v", helper.ExitCode(err), err)
+	if exitcode.Of(err) != exitcode.Rejected || strings.Contains(err.Error(), "wrong-password") {
+		t.Fatalf("bad password: exit %d: %v", exitcode.Of(err), err)
 	}
 	// Through oauth2.NewClient the error still unwraps to the helper's.
 	_, err = oauth2.NewClient(ctx, h.TokenSource(ctx, "m365")).Get(em.URL() + em.ProtectedPath())
-	var he *helper.Error
-	if !errors.As(err, &he) || he.Exit != helper.ExitRejected {
+	var he *exitcode.Error
+	if !errors.As(err, &he) || he.Exit != exitcode.Rejected {
 		t.Fatalf("through oauth2.NewClient: %v", err)
 	}
-	if _, err := h.TokenSource(ctx, "nope").Token(); helper.ExitCode(err) != helper.ExitUsage {
+	if _, err := h.TokenSource(ctx, "nope").Token(); exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("unknown profile: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
@@ -25,16 +26,16 @@ const maxBody = 1 << 20
 
 // newHTTPClient builds the per-profile client: TLS 1.2+, the profile's CA
 // file (replacing the system roots) and SPKI pin, proxies from the environment.
-func newHTTPClient(p *Profile) (*http.Client, error) {
+func newHTTPClient(p *config.Profile) (*http.Client, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if p.CAFile != "" {
 		pem, err := os.ReadFile(p.CAFile)
 		if err != nil {
-			return nil, UsageError("profile %q: cannot read ca_file: %v", p.Name, err)
+			return nil, exitcode.UsageError("profile %q: cannot read ca_file: %v", p.Name, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, UsageError("profile %q: ca_file %s holds no PEM certificate", p.Name, p.CAFile)
+			return nil, exitcode.UsageError("profile %q: ca_file %s holds no PEM certificate", p.Name, p.CAFile)
 		}
 		tc.RootCAs = pool
 	}
@@ -115,7 +116,7 @@ func (s *session) do(ctx context.Context, c call) (*answer, error) {
 		}
 		req, err := http.NewRequestWithContext(ctx, c.method, u, body)
 		if err != nil {
-			return nil, UsageError("profile %q: bad url: %v", s.p.Name, err)
+			return nil, exitcode.UsageError("profile %q: bad url: %v", s.p.Name, err)
 		}
 		if c.form != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -159,7 +160,7 @@ func (s *session) do(ctx context.Context, c call) (*answer, error) {
 		wait := max(retryAfter(ra, backoff), backoff)
 		backoff *= 2
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, errorf(ExitUnreachable, "profile %q: server busy (HTTP %d) after %d attempts within timeout %s%s",
+			return nil, exitcode.Errorf(exitcode.Unreachable, "profile %q: server busy (HTTP %d) after %d attempts within timeout %s%s",
 				s.p.Name, resp.StatusCode, attempt, s.p.Timeout.Duration, serverSays(b))
 		}
 		s.h.debugf("HTTP %d: retrying in %s", resp.StatusCode, wait)
@@ -207,24 +208,24 @@ func bodyRetryAfter(body []byte) string {
 func (s *session) transportError(ctx context.Context, err error) error {
 	var nerr net.Error
 	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout()) {
-		return wrapf(ExitUnreachable, err, "profile %q: no answer from %s within timeout %s (raise the profile's timeout, or check that the server is up)", s.p.Name, s.p.URL, s.p.Timeout.Duration)
+		return exitcode.Wrapf(exitcode.Unreachable, err, "profile %q: no answer from %s within timeout %s (raise the profile's timeout, or check that the server is up)", s.p.Name, s.p.URL, s.p.Timeout.Duration)
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		err = uerr.Err // drop the URL: it may carry a query
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return wrapf(ExitUnreachable, err, "profile %q: %s closed the connection without an answer", s.p.Name, s.p.URL)
+		return exitcode.Wrapf(exitcode.Unreachable, err, "profile %q: %s closed the connection without an answer", s.p.Name, s.p.URL)
 	}
 	var cerr *tls.CertificateVerificationError
 	if errors.As(err, &cerr) {
-		return wrapf(ExitUnreachable, err, "profile %q: %s", s.p.Name, untrustedMessage(s.p, cerr))
+		return exitcode.Wrapf(exitcode.Unreachable, err, "profile %q: %s", s.p.Name, untrustedMessage(s.p, cerr))
 	}
 	var oerr *net.OpError
 	if errors.As(err, &oerr) {
-		return wrapf(ExitUnreachable, err, "profile %q: cannot reach %s: %v", s.p.Name, s.p.URL, oerr.Err)
+		return exitcode.Wrapf(exitcode.Unreachable, err, "profile %q: cannot reach %s: %v", s.p.Name, s.p.URL, oerr.Err)
 	}
-	return wrapf(ExitUnreachable, err, "profile %q: %s: %v", s.p.Name, s.p.URL, err)
+	return exitcode.Wrapf(exitcode.Unreachable, err, "profile %q: %s: %v", s.p.Name, s.p.URL, err)
 }
 
 func redactURL(u string) string {
@@ -274,7 +275,7 @@ func serverSays(body []byte) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return ": " + oneLine(strings.Join(parts, " "), 200)
+	return ": " + exitcode.OneLine(strings.Join(parts, " "), 200)
 }
 
 // statusError maps a non-2xx token-endpoint answer to an exit code. An API
@@ -292,20 +293,20 @@ func (s *session) statusError(a *answer, what string) error {
 			supports = " (it names " + strings.Join(named, ", ") + ")"
 		}
 		if sent == "" {
-			return errorf(ExitUsage, "profile %q: the server requires an API version%s: set api_version in the profile", s.p.Name, supports)
+			return exitcode.Errorf(exitcode.Usage, "profile %q: the server requires an API version%s: set api_version in the profile", s.p.Name, supports)
 		}
-		return errorf(ExitUsage, "profile %q: the server does not support API version %q%s: set api_version in the profile to a version it supports",
+		return exitcode.Errorf(exitcode.Usage, "profile %q: the server does not support API version %q%s: set api_version in the profile to a version it supports",
 			s.p.Name, sent, supports)
 	}
 	switch {
 	case a.status == 400 || a.status == 401 || a.status == 403:
-		return errorf(ExitRejected, "profile %q: server rejected the %s (HTTP %d)%s", s.p.Name, what, a.status, msg)
+		return exitcode.Errorf(exitcode.Rejected, "profile %q: server rejected the %s (HTTP %d)%s", s.p.Name, what, a.status, msg)
 	case a.status == 404 || a.status == 405:
-		return errorf(ExitUsage, "profile %q: no such endpoint on %s (HTTP %d): check url and product", s.p.Name, s.p.URL, a.status)
+		return exitcode.Errorf(exitcode.Usage, "profile %q: no such endpoint on %s (HTTP %d): check url and product", s.p.Name, s.p.URL, a.status)
 	case a.status == 408 || a.status == 429 || a.status >= 500:
-		return errorf(ExitUnreachable, "profile %q: server error (HTTP %d)%s", s.p.Name, a.status, msg)
+		return exitcode.Errorf(exitcode.Unreachable, "profile %q: server error (HTTP %d)%s", s.p.Name, a.status, msg)
 	default:
-		return errorf(ExitUnexpected, "profile %q: unexpected HTTP %d from %s%s", s.p.Name, a.status, s.p.URL, msg)
+		return exitcode.Errorf(exitcode.Unexpected, "profile %q: unexpected HTTP %d from %s%s", s.p.Name, a.status, s.p.URL, msg)
 	}
 }
 
@@ -429,7 +430,7 @@ func (s *session) decodeToken(a *answer, what string) (*tokenAnswer, error) {
 	}
 	var t tokenAnswer
 	if err := json.Unmarshal(a.body, &t); err != nil {
-		return nil, errorf(ExitUnreachable, "profile %q: the server's answer is not a token response (%s, %d bytes)",
+		return nil, exitcode.Errorf(exitcode.Unreachable, "profile %q: the server's answer is not a token response (%s, %d bytes)",
 			s.p.Name, contentType(a.header), len(a.body))
 	}
 	return &t, nil
@@ -443,7 +444,7 @@ func contentType(h http.Header) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return oneLine(ct, 60)
+	return exitcode.OneLine(ct, 60)
 }
 
 // maxLifetime caps what a server may claim: a larger expires_in overflows
@@ -474,15 +475,15 @@ func (t *tokenAnswer) expiry(now time.Time) (time.Time, error) {
 
 // untrustedMessage says why the server's certificate did not verify and
 // what to change: with ca_file set, that file and the issuer it lacks.
-func untrustedMessage(p *Profile, cerr *tls.CertificateVerificationError) string {
+func untrustedMessage(p *config.Profile, cerr *tls.CertificateVerificationError) string {
 	issuer, subject := "unknown issuer", "unknown subject"
 	if len(cerr.UnverifiedCertificates) > 0 {
 		leaf := cerr.UnverifiedCertificates[0]
-		issuer, subject = oneLine(leaf.Issuer.String(), 120), oneLine(leaf.Subject.String(), 120)
+		issuer, subject = exitcode.OneLine(leaf.Issuer.String(), 120), exitcode.OneLine(leaf.Subject.String(), 120)
 	}
 	var hostErr x509.HostnameError
 	if errors.As(cerr.Err, &hostErr) {
-		return fmt.Sprintf("TLS: the server's certificate (subject %q) is not valid for %s: %v (fix url to a name the certificate holds)", subject, p.URL, oneLine(hostErr.Error(), 200))
+		return fmt.Sprintf("TLS: the server's certificate (subject %q) is not valid for %s: %v (fix url to a name the certificate holds)", subject, p.URL, exitcode.OneLine(hostErr.Error(), 200))
 	}
 	if p.CAFile != "" {
 		return fmt.Sprintf("TLS: the server's certificate (subject %q, issued by %q) does not verify with ca_file %s: put the certificate of %q in that file, or pin the server key with pin_sha256 (`veeam-credential-helper init` shows it)",

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // Veeam Backup for Microsoft 365 REST API (helpcenter.veeam.com/docs/vbo365/rest,
@@ -24,7 +26,7 @@ type vb365 struct{}
 func init() { register("vb365", vb365{}) }
 
 // tokenPath is /v8/token, /v7/token or /v6/token, by api_version.
-func (vb365) tokenPath(p *Profile) string { return "/" + p.VB365APIVersion() + "/token" }
+func (vb365) tokenPath(p *config.Profile) string { return "/" + p.VB365APIVersion() + "/token" }
 
 // wrongVersion turns the 404 a server without the profile's API version
 // answers into a configuration error that names api_version.
@@ -36,7 +38,7 @@ func (v vb365) wrongVersion(s *session, a *answer, err error) error {
 	if s.p.VB365APIVersion() != "v8" {
 		hint = `set api_version to a version the server serves ("v8", "v7" or "v6")`
 	}
-	return wrapf(ExitUsage, err, "profile %q: %s answers 404 for %s: check url, or %s",
+	return exitcode.Wrapf(exitcode.Usage, err, "profile %q: %s answers 404 for %s: check url, or %s",
 		s.p.Name, s.p.URL, v.tokenPath(s.p), hint)
 }
 
@@ -50,7 +52,7 @@ func (vb365) antiforgery(s *session, f map[string][]string) {
 func (v vb365) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	var f map[string][]string
 	switch s.p.Grant {
-	case grantPassword:
+	case config.GrantPassword:
 		pw, err := s.secret(ctx, secretPassword)
 		if err != nil {
 			return cache.Entry{}, err
@@ -62,7 +64,7 @@ func (v vb365) grant(ctx context.Context, s *session) (cache.Entry, error) {
 			return cache.Entry{}, err
 		}
 		gt := jwtBearerURN
-		if s.p.Grant == grantOperator {
+		if s.p.Grant == config.GrantOperator {
 			gt = "operator"
 		}
 		f = form("grant_type", gt, "client_id", s.p.ClientID, "assertion", as)
@@ -117,7 +119,7 @@ func (v vb365) authCode(ctx context.Context, s *session, e cache.Entry) (string,
 		AuthCode string `json:"authCode"`
 	}
 	if json.Unmarshal(a.body, &r) != nil || r.AuthCode == "" {
-		return "", errorf(ExitUnreachable, "profile %q: the server's answer holds no authCode", s.p.Name)
+		return "", exitcode.Errorf(exitcode.Unreachable, "profile %q: the server's answer holds no authCode", s.p.Name)
 	}
 	return r.AuthCode, nil
 }

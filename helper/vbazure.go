@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // Veeam Backup for Microsoft Azure REST API (helpcenter.veeam.com/docs/vbazure/rest,
@@ -25,7 +26,7 @@ type vbAzure struct{}
 
 func init() { register("vbazure", vbAzure{}) }
 
-func (vbAzure) query(p *Profile) url.Values {
+func (vbAzure) query(p *config.Profile) url.Values {
 	if p.APIVersion == "" {
 		return nil
 	}

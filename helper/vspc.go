@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // Veeam Service Provider Console REST API v3 (helpcenter.veeam.com/docs/vac/rest:
@@ -30,7 +31,7 @@ type vspc struct{}
 
 func init() { register("vspc", vspc{}) }
 
-func (vspc) header(p *Profile) map[string]string {
+func (vspc) header(p *config.Profile) map[string]string {
 	if p.APIVersion == "" {
 		return nil
 	}
@@ -54,7 +55,7 @@ func (v vspc) token(ctx context.Context, s *session, f map[string][]string, what
 // expires_at and every request reads the key from its source again (a
 // rotated key takes effect at once); nothing is sent to the server.
 func (v vspc) grant(ctx context.Context, s *session) (cache.Entry, error) {
-	if s.p.Grant == grantAPIKey {
+	if s.p.Grant == config.GrantAPIKey {
 		key, err := s.secret(ctx, secretAPIKey)
 		if err != nil {
 			return cache.Entry{}, err

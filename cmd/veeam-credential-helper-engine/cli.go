@@ -17,7 +17,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 type stdio struct {
@@ -57,9 +59,9 @@ func (c *cmdContext) helper(interactive bool) (*helper.Helper, error) {
 		path = os.Getenv("VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
 	if path == "" {
-		path = helper.DefaultConfigPath()
+		path = config.DefaultConfigPath()
 	}
-	cfg, err := helper.LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +124,7 @@ func run(args []string, io stdio) (code int) {
 		// A panic must never print a stack that could hold a secret.
 		if r := recover(); r != nil {
 			fmt.Fprintln(io.err, "veeam-credential-helper: internal error (please report it with --debug output)")
-			code = helper.ExitUnexpected
+			code = exitcode.Unexpected
 		}
 	}()
 	var g cli.Globals
@@ -134,10 +136,10 @@ func run(args []string, io stdio) (code int) {
 	if err := gfs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(io.out)
-			return helper.ExitOK
+			return exitcode.OK
 		}
 		fmt.Fprintf(io.err, "veeam-credential-helper: %v (see --help)\n", err)
-		return helper.ExitUsage
+		return exitcode.Usage
 	}
 	rest := gfs.Args()
 	if *version {
@@ -145,17 +147,17 @@ func run(args []string, io stdio) (code int) {
 	}
 	if len(rest) == 0 {
 		usage(io.err)
-		return helper.ExitUsage
+		return exitcode.Usage
 	}
 	name := rest[0]
 	cmd := commands[name]
 	if cmd == nil {
 		if name == "help" {
 			usage(io.out)
-			return helper.ExitOK
+			return exitcode.OK
 		}
 		fmt.Fprintf(io.err, "veeam-credential-helper: unknown command %q (see --help)\n", name)
-		return helper.ExitUsage
+		return exitcode.Usage
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(flagOutput)
@@ -167,10 +169,10 @@ func run(args []string, io stdio) (code int) {
 	if err := fs.Parse(rest[1:]); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(io.err, "veeam-credential-helper: %s: %v (see %s --help)\n", name, err, name)
-			return helper.ExitUsage
+			return exitcode.Usage
 		}
 		cli.WriteCommandHelp(io.out, name, cmd.usage, cmd.summary, fs)
-		return helper.ExitOK
+		return exitcode.OK
 	}
 	ctx := &signalContext{Context: context.Background()}
 	defer ctx.stop()
@@ -183,7 +185,7 @@ func run(args []string, io stdio) (code int) {
 	if err := cmd.run(c); err != nil {
 		return report(io.err, err)
 	}
-	return helper.ExitOK
+	return exitcode.OK
 }
 
 // signalContext is cancelled by SIGINT or SIGTERM, with the handler
@@ -231,7 +233,7 @@ func (c *signalContext) stop() {
 
 // report writes an error as one line on stderr and returns its exit code.
 func report(w io.Writer, err error) int {
-	e := helper.AsError(err)
+	e := exitcode.AsError(err)
 	if e.Msg != "" { // empty: exec's COMMAND failed and said so itself
 		fmt.Fprintf(w, "veeam-credential-helper: %s\n", e.Msg)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
@@ -32,11 +33,11 @@ func credential(r *helper.Result) protocol.Credential {
 
 func runGet(c *cmdContext) error {
 	if len(c.args) > 0 {
-		return helper.UsageError("get takes no arguments (secrets are never accepted in argv; send them as JSON on stdin)")
+		return exitcode.UsageError("get takes no arguments (secrets are never accepted in argv; send them as JSON on stdin)")
 	}
 	format := getOpts.Format
 	if !slices.Contains(protocol.Formats(), format) {
-		return helper.UsageError("unknown format %q (known: %s)", format, strings.Join(protocol.Formats(), ", "))
+		return exitcode.UsageError("unknown format %q (known: %s)", format, strings.Join(protocol.Formats(), ", "))
 	}
 	err := func() error {
 		opts, profile := getOpts, c.profile()
@@ -61,7 +62,7 @@ func runGet(c *cmdContext) error {
 		return protocol.Write(c.io.out, format, credential(r))
 	}()
 	if err != nil && format == protocol.FormatJSON {
-		e := helper.AsError(err)
+		e := exitcode.AsError(err)
 		_ = protocol.WriteError(c.io.out, protocol.ErrorBody{Code: e.Code(), Message: e.Msg, ExitCode: e.Exit})
 	}
 	return err
@@ -75,7 +76,7 @@ func loginFlags(fs *flag.FlagSet) {
 
 func runLogin(c *cmdContext) error {
 	if len(c.args) > 0 {
-		return helper.UsageError("login takes no arguments (secrets are never accepted in argv; use --password-stdin or the prompt)")
+		return exitcode.UsageError("login takes no arguments (secrets are never accepted in argv; use --password-stdin or the prompt)")
 	}
 	h, err := c.helper(true)
 	if err != nil {
@@ -86,7 +87,7 @@ func runLogin(c *cmdContext) error {
 	case loginOpts.passwordStdin:
 		b, err := io.ReadAll(io.LimitReader(c.io.in, 64<<10))
 		if err != nil {
-			return helper.UsageError("cannot read stdin: %v", err)
+			return exitcode.UsageError("cannot read stdin: %v", err)
 		}
 		secret = strings.TrimRight(string(b), "\r\n")
 	case h.Prompt != nil:
@@ -95,10 +96,10 @@ func runLogin(c *cmdContext) error {
 			return err
 		}
 		if secret, err = h.Prompt(fmt.Sprintf("Password for %s at %s: ", p.Username, p.URL)); err != nil {
-			return &helper.Error{Exit: helper.ExitInteraction, Msg: "cannot read the password from the terminal"}
+			return &exitcode.Error{Exit: exitcode.Interaction, Msg: "cannot read the password from the terminal"}
 		}
 	default:
-		return &helper.Error{Exit: helper.ExitInteraction, Msg: "login needs --password-stdin or a terminal"}
+		return &exitcode.Error{Exit: exitcode.Interaction, Msg: "login needs --password-stdin or a terminal"}
 	}
 	r, err := h.Login(c.ctx, c.profile(), secret)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/demoserve"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
@@ -119,7 +120,7 @@ ca_file = %q
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return err
 	}
-	cfg, err := helper.LoadConfig(cfgPath)
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}
@@ -193,6 +194,6 @@ ca_file = %q
 	}
 	say("   token still accepted by the server: %v; logouts seen: %d", azure.Valid(tok), azure.Counts().Logouts)
 
-	say("\nDone. Write your own profile in %s (see README), then: veeam-credential-helper get --format token", helper.DefaultConfigPath())
+	say("\nDone. Write your own profile in %s (see README), then: veeam-credential-helper get --format token", config.DefaultConfigPath())
 	return nil
 }

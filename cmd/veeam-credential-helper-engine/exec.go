@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/execcmd"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
 
@@ -22,7 +23,7 @@ func execFlags(fs *flag.FlagSet) {
 // runExec gets the credential first: COMMAND starts only with one.
 func runExec(c *cmdContext) error {
 	if len(c.args) == 0 {
-		return helper.UsageError("exec needs a command: veeam-credential-helper exec [-p NAME] [--min-valid DUR] -- COMMAND [ARGS…]")
+		return exitcode.UsageError("exec needs a command: veeam-credential-helper exec [-p NAME] [--min-valid DUR] -- COMMAND [ARGS…]")
 	}
 	path, err := execcmd.Lookup(c.args[0])
 	if err != nil {
@@ -42,7 +43,7 @@ func runExec(c *cmdContext) error {
 	}
 	if code != 0 {
 		// COMMAND said why it failed; we only pass its status on.
-		return &helper.Error{Exit: code}
+		return &exitcode.Error{Exit: code}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
@@ -20,11 +21,11 @@ func init() {
 // empty so client-go never parses half an answer.
 func runExecCredential(c *cmdContext) error {
 	if len(c.args) > 0 {
-		return helper.UsageError("exec-credential takes no arguments (set the profile with -p in the kubeconfig's exec.args)")
+		return exitcode.UsageError("exec-credential takes no arguments (set the profile with -p in the kubeconfig's exec.args)")
 	}
 	info, err := protocol.ParseExecInfo(os.Getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {
-		return helper.UsageError("%v", err)
+		return exitcode.UsageError("%v", err)
 	}
 	// spec.interactive false means never prompt, whatever stdin is; true
 	// still needs a terminal on stdin (c.helper checks).

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
@@ -22,7 +23,7 @@ func init() {
 // profile matches gets no answer and exit 0, so git asks its other helpers.
 func runGit(c *cmdContext) error {
 	if len(c.args) != 1 {
-		return helper.UsageError("usage: veeam-credential-helper git get|store|erase (git runs it; see README: git)")
+		return exitcode.UsageError("usage: veeam-credential-helper git get|store|erase (git runs it; see README: git)")
 	}
 	in := io.Reader(c.io.in)
 	if c.io.in == nil {
@@ -38,7 +39,7 @@ func runGit(c *cmdContext) error {
 	}
 	req, err := protocol.ReadGit(in)
 	if err != nil {
-		return helper.UsageError("%v", err)
+		return exitcode.UsageError("%v", err)
 	}
 	// git's stdin is its pipe: never prompt.
 	h, err := c.helper(false)

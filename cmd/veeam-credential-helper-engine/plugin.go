@@ -8,7 +8,7 @@ import (
 	"os/exec"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
-	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 func init() {
@@ -54,13 +54,13 @@ const notByHand = "`plugin` serves the HashiCorp go-plugin interface (integratio
 // else on PATH.
 func runPlugin(c *cmdContext) error {
 	if len(c.args) > 0 {
-		return helper.UsageError("plugin takes no arguments")
+		return exitcode.UsageError("plugin takes no arguments")
 	}
 	switch v, ok := os.LookupEnv(magicCookieKey); {
 	case !ok:
-		return helper.UsageError("%s", notByHand)
+		return exitcode.UsageError("%s", notByHand)
 	case v != magicCookieValue:
-		return helper.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", magicCookieKey)
+		return exitcode.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", magicCookieKey)
 	}
 	bin, err := findPluginBinary()
 	if err != nil {
@@ -84,8 +84,8 @@ func findPluginBinary() (string, error) {
 	if p, err := cli.FindSibling(pluginBinary); err == nil {
 		return p, nil
 	} else if !errors.Is(err, exec.ErrNotFound) {
-		return "", &helper.Error{Exit: helper.ExitUsage, Msg: "cannot run " + pluginBinary + ": " + err.Error()}
+		return "", &exitcode.Error{Exit: exitcode.Usage, Msg: "cannot run " + pluginBinary + ": " + err.Error()}
 	}
-	return "", helper.UsageError("plugin mode is served by %s, which is neither next to this binary nor on PATH: "+
+	return "", exitcode.UsageError("plugin mode is served by %s, which is neither next to this binary nor on PATH: "+
 		"the three programs of cmd/ go together (from a checkout: go install ./cmd/...)", pluginBinary)
 }

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 
-	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 // execPlugin runs the plugin binary as a child on the same stdio (there is
@@ -24,7 +24,7 @@ func execPlugin(bin string, argv []string) error {
 		os.Exit(ee.ExitCode())
 	}
 	if err != nil {
-		return &helper.Error{Exit: helper.ExitUnexpected, Msg: "cannot run " + bin + ": " + err.Error()}
+		return &exitcode.Error{Exit: exitcode.Unexpected, Msg: "cannot run " + bin + ": " + err.Error()}
 	}
 	os.Exit(0)
 	return nil

@@ -6,11 +6,11 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 // execPlugin replaces this process: the host keeps talking to the same PID.
 func execPlugin(bin string, argv []string) error {
 	err := syscall.Exec(bin, argv, os.Environ())
-	return &helper.Error{Exit: helper.ExitUnexpected, Msg: "cannot run " + bin + ": " + err.Error()}
+	return &exitcode.Error{Exit: exitcode.Unexpected, Msg: "cannot run " + bin + ": " + err.Error()}
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/completion"
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/initprofile"
-	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
@@ -24,7 +25,7 @@ func init() {
 var initOpts initprofile.Options
 
 func initFlags(fs *flag.FlagSet) {
-	fs.StringVar(&initOpts.Product, "product", "", "the product `P`, one of "+strings.Join(helper.ProductNames(), ", "))
+	fs.StringVar(&initOpts.Product, "product", "", "the product `P`, one of "+strings.Join(config.ProductNames(), ", "))
 	fs.StringVar(&initOpts.URL, "url", "", "the server's `URL` (https://host[:port])")
 	fs.StringVar(&initOpts.Username, "username", "", "the `USER` to log in as")
 	fs.StringVar(&initOpts.Name, "name", "", "the profile's `NAME` (default: the product)")
@@ -36,7 +37,7 @@ func initFlags(fs *flag.FlagSet) {
 
 func runInit(c *cmdContext) error {
 	if len(c.args) > 0 {
-		return helper.UsageError("init takes flags only (see init --help)")
+		return exitcode.UsageError("init takes flags only (see init --help)")
 	}
 	opts := initOpts
 	opts.ConfigPath = c.configPath()
@@ -71,7 +72,7 @@ func completionFlags(fs *flag.FlagSet) {
 func runCompletion(c *cmdContext) error {
 	if completionOpts.profiles {
 		// Completion must stay quiet: a missing or broken config lists nothing.
-		if cfg, err := helper.LoadConfig(c.configPath()); err == nil {
+		if cfg, err := config.Load(c.configPath()); err == nil {
 			for _, n := range cfg.ProfileNames() {
 				fmt.Fprintln(c.io.out, n)
 			}
@@ -79,10 +80,10 @@ func runCompletion(c *cmdContext) error {
 		return nil
 	}
 	if len(c.args) != 1 {
-		return helper.UsageError("usage: veeam-credential-helper completion %s", strings.Join(completion.ShellNames(), "|"))
+		return exitcode.UsageError("usage: veeam-credential-helper completion %s", strings.Join(completion.ShellNames(), "|"))
 	}
 	if err := completion.Write(c.io.out, c.args[0], completionSpec()); err != nil {
-		return helper.UsageError("%v", err)
+		return exitcode.UsageError("%v", err)
 	}
 	return nil
 }
@@ -113,7 +114,7 @@ func completionSpec() completion.Spec {
 	g.Register(gfs)
 	global := map[string]bool{}
 	gfs.VisitAll(func(f *flag.Flag) { global[f.Name] = true })
-	spec := completion.Spec{Program: "veeam-credential-helper", Global: flags(gfs, nil), Formats: protocol.Formats(), Products: helper.ProductNames()}
+	spec := completion.Spec{Program: "veeam-credential-helper", Global: flags(gfs, nil), Formats: protocol.Formats(), Products: config.ProductNames()}
 	args := map[string][]string{"git": {"get", "store", "erase"}, "completion": completion.ShellNames()}
 	names := make([]string, 0, len(commands))
 	for n := range commands {
@@ -138,5 +139,5 @@ func (c *cmdContext) configPath() string {
 	if p := os.Getenv("VEEAM_CREDENTIAL_HELPER_CONFIG"); p != "" {
 		return p
 	}
-	return helper.DefaultConfigPath()
+	return config.DefaultConfigPath()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/statusview"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
 
@@ -35,7 +36,7 @@ func runStatus(c *cmdContext) error {
 		for _, n := range h.Config.ProfileNames() {
 			p := h.Config.Profiles[n]
 			sts = append(sts, helper.Status{Profile: n, Product: p.Product, URL: p.URL, Username: p.Identity(),
-				Grant: p.Grant, Backend: h.Config.Cache.Backend, Static: p.Static(), Error: helper.AsError(openErr).Msg})
+				Grant: p.Grant, Backend: h.Config.Cache.Backend, Static: p.Static(), Error: exitcode.AsError(openErr).Msg})
 		}
 	}
 	shown := make(map[string]bool, len(names))
@@ -56,7 +57,7 @@ func runStatus(c *cmdContext) error {
 		return openErr
 	}
 	if n := statusview.Failed(rows); n > 0 {
-		return &helper.Error{Exit: helper.ExitCache, Msg: "status: the token cache could not be read for " + plural(n, "profile") + " (see the ERROR column)"}
+		return &exitcode.Error{Exit: exitcode.Cache, Msg: "status: the token cache could not be read for " + plural(n, "profile") + " (see the ERROR column)"}
 	}
 	return nil
 }

@@ -23,7 +23,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin/server"
 )
@@ -40,34 +42,34 @@ func run(args []string, stderr io.Writer) (code int) {
 		// A panic must never print a stack that could hold a secret.
 		if r := recover(); r != nil {
 			fmt.Fprintln(stderr, "veeam-credential-helper: internal error (please report it with --debug output)")
-			code = helper.ExitUnexpected
+			code = exitcode.Unexpected
 		}
 	}()
-	var config, profile string
+	var configPath, profile string
 	var debug bool
 	fs := flag.NewFlagSet("veeam-credential-helper-plugin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&config, "config", "", "configuration file (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
+	fs.StringVar(&configPath, "config", "", "configuration file (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
 	fs.StringVar(&profile, "profile", "", "default profile (env VEEAM_PROFILE)")
 	fs.StringVar(&profile, "p", "", "short for --profile")
 	fs.BoolVar(&debug, "debug", false, "debug log lines (never secrets)")
 	if err := fs.Parse(args); err != nil {
-		return helper.ExitUsage
+		return exitcode.Usage
 	}
 	fail := func(err error) int {
-		e := helper.AsError(err)
+		e := exitcode.AsError(err)
 		fmt.Fprintf(stderr, "veeam-credential-helper: %s\n", e.Msg)
 		return e.Exit
 	}
 	// `plugin` is what veeam-credential-helper passes; nothing else is taken.
 	if rest := fs.Args(); len(rest) > 1 || len(rest) == 1 && rest[0] != "plugin" {
-		return fail(helper.UsageError("plugin takes no arguments"))
+		return fail(exitcode.UsageError("plugin takes no arguments"))
 	}
 	switch v, ok := os.LookupEnv(goplugin.MagicCookieKey); {
 	case !ok:
-		return fail(helper.UsageError("%s", notByHand))
+		return fail(exitcode.UsageError("%s", notByHand))
 	case v != goplugin.MagicCookieValue:
-		return fail(helper.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", goplugin.MagicCookieKey))
+		return fail(exitcode.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", goplugin.MagicCookieKey))
 	}
 	// A cached answer is a few microseconds of work between gRPC's reader,
 	// handler and writer goroutines; with one P they hand over on one
@@ -84,21 +86,21 @@ func run(args []string, stderr io.Writer) (code int) {
 		level = hclog.Debug
 	}
 	log := hclog.New(&hclog.LoggerOptions{Level: level, Output: stderr, JSONFormat: true})
-	if config == "" {
-		config = os.Getenv("VEEAM_CREDENTIAL_HELPER_CONFIG")
+	if configPath == "" {
+		configPath = os.Getenv("VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
-	if config == "" {
-		config = helper.DefaultConfigPath()
+	if configPath == "" {
+		configPath = config.DefaultConfigPath()
 	}
 	if profile == "" {
 		profile = os.Getenv("VEEAM_PROFILE")
 	}
 	var impl goplugin.CredentialHelper
-	cfg, err := helper.LoadConfig(config)
+	cfg, err := config.Load(configPath)
 	if err != nil {
 		// Serve anyway: every call answers the configuration error, so the
 		// host sees the one-line message and its exit code.
-		log.Error("configuration", "error", helper.AsError(err).Msg)
+		log.Error("configuration", "error", exitcode.AsError(err).Msg)
 		impl = server.Failing(err, log)
 	} else {
 		h := helper.New(cfg)
@@ -109,5 +111,5 @@ func run(args []string, stderr io.Writer) (code int) {
 		impl = srv
 	}
 	goplugin.Serve(impl, log)
-	return helper.ExitOK
+	return exitcode.OK
 }

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/helper/hit"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
@@ -41,10 +42,10 @@ func main() {
 	}()
 	if ok {
 		if _, err := os.Stdout.Write(answer); err != nil {
-			fmt.Fprintf(os.Stderr, "veeam-credential-helper: %s\n", config.OneLine(err.Error(), 400))
-			os.Exit(config.ExitUnexpected)
+			fmt.Fprintf(os.Stderr, "veeam-credential-helper: %s\n", exitcode.OneLine(err.Error(), 400))
+			os.Exit(exitcode.Unexpected)
 		}
-		os.Exit(config.ExitOK)
+		os.Exit(exitcode.OK)
 	}
 	os.Exit(runEngine(os.Args, stdin))
 }

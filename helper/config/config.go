@@ -22,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 // Config is the TOML configuration file.
@@ -117,14 +118,14 @@ func DefaultConfigPath() string {
 // Load reads and validates the configuration file at path.
 func Load(path string) (*Config, error) {
 	if path == "" {
-		return nil, UsageError("no configuration file: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
+		return nil, exitcode.UsageError("no configuration file: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
+			return nil, exitcode.UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
 		}
-		return nil, UsageError("cannot read configuration file: %v", err)
+		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
 	}
 	cfg, err := Parse(data)
 	if err != nil {
@@ -135,8 +136,8 @@ func Load(path string) (*Config, error) {
 }
 
 func prefixErr(path string, err error) error {
-	e := AsError(err)
-	return &Error{Exit: e.Exit, Msg: path + ": " + e.Msg, Err: e.Err}
+	e := exitcode.AsError(err)
+	return &exitcode.Error{Exit: e.Exit, Msg: path + ": " + e.Msg, Err: e.Err}
 }
 
 // Parse decodes and validates TOML configuration text.
@@ -152,7 +153,7 @@ func Parse(data []byte) (*Config, error) {
 		if line := keyLine(data, k); line > 0 {
 			where = fmt.Sprintf("line %d: ", line)
 		}
-		return nil, UsageError("%sunknown configuration key %q", where, k.String())
+		return nil, exitcode.UsageError("%sunknown configuration key %q", where, k.String())
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -170,10 +171,10 @@ func tomlError(err error) error {
 		if pe.Position.Line > 0 {
 			msg = fmt.Sprintf("line %d: %s", pe.Position.Line, msg)
 		}
-		return UsageError("%s", msg)
+		return exitcode.UsageError("%s", msg)
 	}
 	// Type errors from the decoder already name the line and key.
-	return UsageError("%s", strings.TrimPrefix(err.Error(), "toml: "))
+	return exitcode.UsageError("%s", strings.TrimPrefix(err.Error(), "toml: "))
 }
 
 // keyLine finds the line where an undecoded key is written: the key's own
@@ -255,14 +256,14 @@ func (c *Config) validate() error {
 	switch c.Cache.Backend {
 	case "", "auto", "file", "keyctl", "secret-service", "kwallet", "pass", "keychain", "wincred":
 	default:
-		return UsageError("cache.backend %q is not one of auto, file, keyctl, secret-service, kwallet, pass, keychain, wincred", c.Cache.Backend)
+		return exitcode.UsageError("cache.backend %q is not one of auto, file, keyctl, secret-service, kwallet, pass, keychain, wincred", c.Cache.Backend)
 	}
 	if len(c.Profiles) == 0 {
-		return UsageError("no profiles: add a [profiles.NAME] table")
+		return exitcode.UsageError("no profiles: add a [profiles.NAME] table")
 	}
 	for name, p := range c.Profiles {
 		if p == nil {
-			return UsageError("profile %q is empty", name)
+			return exitcode.UsageError("profile %q is empty", name)
 		}
 		p.Name = name
 		if err := p.validate(); err != nil {
@@ -270,14 +271,14 @@ func (c *Config) validate() error {
 		}
 	}
 	if c.DefaultProfile != "" && c.Profiles[c.DefaultProfile] == nil {
-		return UsageError("default_profile %q is not a profile (have: %s)", c.DefaultProfile, strings.Join(c.ProfileNames(), ", "))
+		return exitcode.UsageError("default_profile %q is not a profile (have: %s)", c.DefaultProfile, strings.Join(c.ProfileNames(), ", "))
 	}
 	return nil
 }
 
 func (p *Profile) validate() error {
 	bad := func(format string, args ...any) error {
-		return UsageError("profile %q: %s", p.Name, fmt.Sprintf(format, args...))
+		return exitcode.UsageError("profile %q: %s", p.Name, fmt.Sprintf(format, args...))
 	}
 	if p.Password != nil {
 		return bad("a literal password in the configuration file is refused: use password_env, password_file, password_command, or `veeam-credential-helper login`")
@@ -370,11 +371,11 @@ func (c *Config) Profile(name string) (*Profile, error) {
 				return p, nil
 			}
 		}
-		return nil, UsageError("several profiles (%s) and no default_profile: choose one with -p", strings.Join(c.ProfileNames(), ", "))
+		return nil, exitcode.UsageError("several profiles (%s) and no default_profile: choose one with -p", strings.Join(c.ProfileNames(), ", "))
 	}
 	p := c.Profiles[name]
 	if p == nil {
-		return nil, UsageError("unknown profile %q (have: %s)", name, strings.Join(c.ProfileNames(), ", "))
+		return nil, exitcode.UsageError("unknown profile %q (have: %s)", name, strings.Join(c.ProfileNames(), ", "))
 	}
 	return p, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 const goodConfig = `default_profile = "m365"
@@ -80,8 +81,8 @@ func TestParseConfigErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if ExitCode(err) != ExitUsage {
-				t.Errorf("exit %d, want %d", ExitCode(err), ExitUsage)
+			if exitcode.Of(err) != exitcode.Usage {
+				t.Errorf("exit %d, want %d", exitcode.Of(err), exitcode.Usage)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -106,7 +107,7 @@ func TestProfileResolution(t *testing.T) {
 	if p, err := cfg.Profile("azure"); err != nil || p.Name != "azure" {
 		t.Errorf("by name: %v %v", p, err)
 	}
-	if _, err := cfg.Profile("nope"); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "azure, m365") {
+	if _, err := cfg.Profile("nope"); exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "azure, m365") {
 		t.Errorf("unknown: %v", err)
 	}
 	one, err := Parse([]byte("[profiles.only]\nproduct = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n"))
@@ -130,8 +131,8 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		if ExitCode(err) != ExitUsage {
-			t.Fatalf("exit %d for %v", ExitCode(err), err)
+		if exitcode.Of(err) != exitcode.Usage {
+			t.Fatalf("exit %d for %v", exitcode.Of(err), err)
 		}
 		if strings.Contains(err.Error(), "\n") {
 			t.Fatalf("multi-line error %q", err)

@@ -3,6 +3,8 @@ package config
 import (
 	"net/url"
 	"strings"
+
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 // GitProfile picks the profile for a git credential request: the profiles
@@ -58,7 +60,7 @@ func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, 
 	for i, p := range matches {
 		names[i] = p.Name
 	}
-	return nil, UsageError("git host %s://%s matches profiles %s: choose one with -p (credential.helper = \"... -p NAME git\") or default_profile",
+	return nil, exitcode.UsageError("git host %s://%s matches profiles %s: choose one with -p (credential.helper = \"... -p NAME git\") or default_profile",
 		protocol, want.String(), strings.Join(names, ", "))
 }
 
@@ -117,7 +119,7 @@ func (p *Profile) matchesGit(protocol string, want hostPort) (bool, error) {
 		if i := strings.Index(rest, "://"); i >= 0 {
 			u, err := url.Parse(rest)
 			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-				return false, UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
+				return false, exitcode.UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
 			}
 			scheme, rest = strings.ToLower(u.Scheme), u.Host
 		}
@@ -126,7 +128,7 @@ func (p *Profile) matchesGit(protocol string, want hostPort) (bool, error) {
 		}
 		got, ok := splitGitHost(protocol, rest)
 		if !ok || strings.ContainsAny(rest, "/?#@") {
-			return false, UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
+			return false, exitcode.UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
 		}
 		if got == want {
 			return true, nil
@@ -158,11 +160,11 @@ func (c *Config) GitProfileFor(protocol, host, username, flagProfile, envProfile
 		return nil, err
 	}
 	if !hit {
-		return nil, UsageError("git asks for %s://%s, which is not profile %q's url %s: drop -p %s from credential.helper, or add %q to the profile's git_hosts",
+		return nil, exitcode.UsageError("git asks for %s://%s, which is not profile %q's url %s: drop -p %s from credential.helper, or add %q to the profile's git_hosts",
 			protocol, want.String(), p.Name, p.URL, p.Name, want.String())
 	}
 	if username != "" && username != p.Identity() {
-		return nil, UsageError("git asks for user %q at %s://%s, but profile %q is %q: fix the user in the remote's url or drop -p %s",
+		return nil, exitcode.UsageError("git asks for user %q at %s://%s, but profile %q is %q: fix the user in the remote's url or drop -p %s",
 			username, protocol, want.String(), p.Name, p.Identity(), p.Name)
 	}
 	return p, nil

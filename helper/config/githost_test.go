@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 const gitHostConfig = `
@@ -98,8 +100,8 @@ func TestGitProfile(t *testing.T) {
 			}
 			p, err := c.GitProfile(tc.protocol, tc.host, tc.user, tc.prefer)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || ExitCode(err) != ExitUsage {
-					t.Fatalf("err = %v (exit %d), want usage error containing %q", err, ExitCode(err), tc.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || exitcode.Of(err) != exitcode.Usage {
+					t.Fatalf("err = %v (exit %d), want usage error containing %q", err, exitcode.Of(err), tc.wantErr)
 				}
 				return
 			}
@@ -128,7 +130,7 @@ username = "u"
 git_hosts = ["` + entry + `"]
 `))
 		// Refused when the configuration loads, not only when git asks.
-		if cfg != nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "git_hosts") {
+		if cfg != nil || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "git_hosts") {
 			t.Errorf("git_hosts %q: err = %v", entry, err)
 		}
 	}

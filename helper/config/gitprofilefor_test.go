@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 // -p names the profile git must get; a host that is not that profile's is
@@ -18,7 +20,7 @@ func TestGitProfileForFlagMustServeTheHost(t *testing.T) {
 		t.Fatalf("-p a on a's host: %v %v", p, err)
 	}
 	p, err = cfg.GitProfileFor("https", "vb365.example.com:4443", "", "b", "")
-	if p != nil || err == nil || ExitCode(err) != ExitUsage ||
+	if p != nil || err == nil || exitcode.Of(err) != exitcode.Usage ||
 		!strings.Contains(err.Error(), `profile "b"`) || !strings.Contains(err.Error(), "vb365.example.com:4443") || !strings.Contains(err.Error(), "git_hosts") {
 		t.Fatalf("-p b on a's host: %v %v", p, err)
 	}

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
 func TestLaterProductsDefaults(t *testing.T) {
@@ -107,7 +109,7 @@ func TestLaterProductsConfigErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.text))
-			if err == nil || ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want exit 2 with %q", err, tc.want)
 			}
 		})

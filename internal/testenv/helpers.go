@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 )
 
@@ -41,7 +42,7 @@ func (e *Env) Helper() *helper.Helper {
 	for k, v := range e.Vars {
 		e.T.Setenv(k, v)
 	}
-	cfg, err := helper.LoadConfig(e.ConfigPath)
+	cfg, err := config.Load(e.ConfigPath)
 	if err != nil {
 		e.T.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package cli
 import (
 	"errors"
 
-	"github.com/veeam-tools/veeam-credential-helper/helper/config"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
@@ -13,7 +13,7 @@ import (
 func RequestError(err error) error {
 	var re *protocol.RequestError
 	if !errors.As(err, &re) {
-		return config.UsageError("stdin: %v", err)
+		return exitcode.UsageError("stdin: %v", err)
 	}
-	return config.UsageError("stdin: %v (get reads a JSON request from stdin when it is not a terminal: add --no-stdin if stdin is not meant for it)", err)
+	return exitcode.UsageError("stdin: %v (get reads a JSON request from stdin when it is not a terminal: add --no-stdin if stdin is not meant for it)", err)
 }

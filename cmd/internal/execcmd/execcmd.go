@@ -12,8 +12,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/veeam-tools/veeam-credential-helper/helper/config"
-
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
@@ -57,9 +56,9 @@ func Lookup(name string) (string, error) {
 		return path, nil
 	}
 	if errors.Is(err, fs.ErrPermission) {
-		return "", &config.Error{Exit: ExitNotExecutable, Msg: fmt.Sprintf("exec: %q is not executable", name), Err: err}
+		return "", &exitcode.Error{Exit: ExitNotExecutable, Msg: fmt.Sprintf("exec: %q is not executable", name), Err: err}
 	}
-	return "", &config.Error{Exit: ExitNotFound, Msg: fmt.Sprintf("exec: command %q not found (on PATH or as a path)", name), Err: err}
+	return "", &exitcode.Error{Exit: ExitNotFound, Msg: fmt.Sprintf("exec: command %q not found (on PATH or as a path)", name), Err: err}
 }
 
 // Exit codes of a COMMAND that cannot be run, as env(1) and shells use them.
@@ -77,7 +76,7 @@ const (
 func Run(path string, argv []string, env []string) (int, error) {
 	code, err := run(path, argv, env, os.Stdin, os.Stdout, os.Stderr)
 	if err != nil {
-		return 0, &config.Error{Exit: ExitNotExecutable, Msg: fmt.Sprintf("exec: cannot run %q: %v", argv[0], err), Err: err}
+		return 0, &exitcode.Error{Exit: ExitNotExecutable, Msg: fmt.Sprintf("exec: cannot run %q: %v", argv[0], err), Err: err}
 	}
 	return code, nil
 }

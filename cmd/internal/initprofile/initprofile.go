@@ -24,6 +24,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
@@ -62,14 +63,14 @@ type Server struct {
 // tells the user on w what to run next.
 func Run(ctx context.Context, opts Options, ask Asker, w io.Writer) error {
 	if opts.ConfigPath == "" {
-		return config.UsageError("no configuration path: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
+		return exitcode.UsageError("no configuration path: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
 	if err := fill(&opts, ask); err != nil {
 		return err
 	}
 	u, err := url.Parse(opts.URL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return config.UsageError("--url %q is not an https URL like https://server:4443 (init sets up https profiles only)", opts.URL)
+		return exitcode.UsageError("--url %q is not an https URL like https://server:4443 (init sets up https profiles only)", opts.URL)
 	}
 	// The profile as it would be written, validated before any connection.
 	p, err := profileOf(opts, "")
@@ -81,9 +82,9 @@ func Run(ctx context.Context, opts Options, ask Asker, w io.Writer) error {
 		return err
 	}
 	if has, err := hasProfile(existing, opts.Name); err != nil {
-		return config.UsageError("%s: %v (fix the file first: init edits only valid files)", opts.ConfigPath, err)
+		return exitcode.UsageError("%s: %v (fix the file first: init edits only valid files)", opts.ConfigPath, err)
 	} else if has && !opts.Force {
-		return config.UsageError("profile %q is already in %s: choose another --name, or add --force to replace it", opts.Name, opts.ConfigPath)
+		return exitcode.UsageError("profile %q is already in %s: choose another --name, or add --force to replace it", opts.Name, opts.ConfigPath)
 	}
 
 	srv, err := Inspect(ctx, p.URL, opts.CAFile)
@@ -100,13 +101,13 @@ func Run(ctx context.Context, opts Options, ask Asker, w io.Writer) error {
 		case ask != nil:
 			answer, err := ask.Ask("Compare the pin with the server's (ask its administrator). Trust this key and write pin_sha256? [y/N] ")
 			if err != nil {
-				return config.Errorf(config.ExitInteraction, "cannot read the answer from the terminal")
+				return exitcode.Errorf(exitcode.Interaction, "cannot read the answer from the terminal")
 			}
 			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-				return config.UsageError("the server key was not trusted: nothing written")
+				return exitcode.UsageError("the server key was not trusted: nothing written")
 			}
 		default:
-			return config.UsageError("the certificate of %s does not verify and there is no terminal to ask: check pin_sha256 %s with the server's administrator, then run init again with --trust-server-key (nothing written)", p.URL, srv.Pin)
+			return exitcode.UsageError("the certificate of %s does not verify and there is no terminal to ask: check pin_sha256 %s with the server's administrator, then run init again with --trust-server-key (nothing written)", p.URL, srv.Pin)
 		}
 		pin = srv.Pin
 	}
@@ -116,10 +117,10 @@ func Run(ctx context.Context, opts Options, ask Asker, w io.Writer) error {
 	}
 	merged, err := merge(existing, opts.Name, text)
 	if err != nil {
-		return config.UsageError("%s: %v", opts.ConfigPath, err)
+		return exitcode.UsageError("%s: %v", opts.ConfigPath, err)
 	}
 	if _, err := config.Parse(merged); err != nil {
-		return config.UsageError("%s: the file with the new profile would not be valid: %v (nothing written)", opts.ConfigPath, err)
+		return exitcode.UsageError("%s: the file with the new profile would not be valid: %v (nothing written)", opts.ConfigPath, err)
 	}
 	if err := writeFile(opts.ConfigPath, merged); err != nil {
 		return err
@@ -145,17 +146,17 @@ func fill(o *Options, ask Asker) error {
 		}
 		if ask == nil {
 			if required {
-				return config.UsageError("init needs --%s (no terminal to ask)", flag)
+				return exitcode.UsageError("init needs --%s (no terminal to ask)", flag)
 			}
 			return nil
 		}
 		s, err := ask.Ask(label)
 		if err != nil {
-			return config.Errorf(config.ExitInteraction, "cannot read --%s from the terminal", flag)
+			return exitcode.Errorf(exitcode.Interaction, "cannot read --%s from the terminal", flag)
 		}
 		*v = strings.TrimSpace(s)
 		if *v == "" && required {
-			return config.UsageError("init needs --%s", flag)
+			return exitcode.UsageError("init needs --%s", flag)
 		}
 		return nil
 	}
@@ -216,17 +217,17 @@ func profileOf(o Options, pin string) (*config.Profile, error) {
 func Inspect(ctx context.Context, rawURL, caFile string) (*Server, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, config.UsageError("url %q: %v", rawURL, err)
+		return nil, exitcode.UsageError("url %q: %v", rawURL, err)
 	}
 	var roots *x509.CertPool
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, config.UsageError("cannot read --ca-file: %v", err)
+			return nil, exitcode.UsageError("cannot read --ca-file: %v", err)
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pem) {
-			return nil, config.UsageError("--ca-file %s holds no PEM certificate", caFile)
+			return nil, exitcode.UsageError("--ca-file %s holds no PEM certificate", caFile)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -240,9 +241,9 @@ func Inspect(ctx context.Context, rawURL, caFile string) (*Server, error) {
 	if err != nil {
 		var nerr net.Error
 		if errors.As(err, &nerr) && nerr.Timeout() || ctx.Err() != nil {
-			return nil, config.Errorf(config.ExitUnreachable, "no answer from %s within 15s", rawURL)
+			return nil, exitcode.Errorf(exitcode.Unreachable, "no answer from %s within 15s", rawURL)
 		}
-		return nil, config.Errorf(config.ExitUnreachable, "cannot reach %s: %v", rawURL, err)
+		return nil, exitcode.Errorf(exitcode.Unreachable, "cannot reach %s: %v", rawURL, err)
 	}
 	state := conn.(*tls.Conn).ConnectionState()
 	conn.Close()
@@ -256,7 +257,7 @@ func Inspect(ctx context.Context, rawURL, caFile string) (*Server, error) {
 		inter.AddCert(c)
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: u.Hostname(), Roots: roots, Intermediates: inter}); err != nil {
-		s.VerifyErr = config.OneLine(err.Error(), 200)
+		s.VerifyErr = exitcode.OneLine(err.Error(), 200)
 	} else {
 		s.Verified = true
 	}
@@ -270,7 +271,7 @@ func readConfig(path string) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, config.UsageError("cannot read configuration file: %v", err)
+		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
 	}
 	return b, nil
 }
@@ -292,26 +293,26 @@ func hasProfile(text []byte, name string) (bool, error) {
 func writeFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return config.UsageError("cannot create %s: %v", dir, err)
+		return exitcode.UsageError("cannot create %s: %v", dir, err)
 	}
 	f, err := os.CreateTemp(dir, ".config-*.toml")
 	if err != nil {
-		return config.UsageError("cannot write in %s: %v", dir, err)
+		return exitcode.UsageError("cannot write in %s: %v", dir, err)
 	}
 	defer os.Remove(f.Name())
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return config.UsageError("%v", err)
+		return exitcode.UsageError("%v", err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return config.UsageError("cannot write %s: %v", path, err)
+		return exitcode.UsageError("cannot write %s: %v", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return config.UsageError("cannot write %s: %v", path, err)
+		return exitcode.UsageError("cannot write %s: %v", path, err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return config.UsageError("cannot replace %s: %v", path, err)
+		return exitcode.UsageError("cannot replace %s: %v", path, err)
 	}
 	return nil
 }

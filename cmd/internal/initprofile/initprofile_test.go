@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
@@ -99,7 +100,7 @@ func TestTrustServerKeyPinsAndGetVerifies(t *testing.T) {
 	}
 	// The pin is what makes it work: another key is refused.
 	cfg.Profiles["m365"].PinSHA256 = base64.StdEncoding.EncodeToString(make([]byte, 32))
-	if _, err := helper.New(cfg).Get(context.Background(), helper.Request{Profile: "m365", ForceRefresh: true}); helper.ExitCode(err) != helper.ExitUnreachable {
+	if _, err := helper.New(cfg).Get(context.Background(), helper.Request{Profile: "m365", ForceRefresh: true}); exitcode.Of(err) != exitcode.Unreachable {
 		t.Errorf("with a wrong pin: %v", err)
 	}
 }
@@ -111,7 +112,7 @@ func TestUnverifiedWithoutConsentWritesNothing(t *testing.T) {
 	cfgPath := filepath.Join(dir, "sub", "config.toml")
 	var out bytes.Buffer
 	err := Run(context.Background(), Options{ConfigPath: cfgPath, Product: "vb365", URL: em.URL(), Username: "alice"}, nil, &out)
-	if config.ExitCode(err) != config.ExitUsage || !strings.Contains(err.Error(), "--trust-server-key") || !strings.Contains(out.String(), pin) ||
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "--trust-server-key") || !strings.Contains(out.String(), pin) ||
 		!strings.Contains(out.String(), "issuer:") {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -120,7 +121,7 @@ func TestUnverifiedWithoutConsentWritesNothing(t *testing.T) {
 	}
 	// On a terminal, "n" writes nothing either; "y" pins.
 	err = Run(context.Background(), Options{ConfigPath: cfgPath, Product: "vb365", URL: em.URL(), Username: "alice"}, &answers{"", "n"}, &out)
-	if config.ExitCode(err) != config.ExitUsage {
+	if exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("answer n: %v", err)
 	}
 	if _, err := os.Stat(cfgPath); !os.IsNotExist(err) {
@@ -169,7 +170,7 @@ func TestExistingProfileNeedsForce(t *testing.T) {
 	opts := Options{ConfigPath: cfgPath, Product: "vb365", URL: em.URL(), Username: "alice", Name: "old", TrustServerKey: true}
 	var out bytes.Buffer
 	err := Run(context.Background(), opts, nil, &out)
-	if config.ExitCode(err) != config.ExitUsage || !strings.Contains(err.Error(), "--force") {
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("%v", err)
 	}
 	if after, _ := os.ReadFile(cfgPath); !bytes.Equal(before, after) {

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
 
@@ -42,7 +43,7 @@ func Select(names []string, pattern string) ([]string, error) {
 		return names, nil
 	}
 	if _, err := path.Match(pattern, ""); err != nil {
-		return nil, helper.UsageError("-p %q is not a profile name or glob: %v", pattern, err)
+		return nil, exitcode.UsageError("-p %q is not a profile name or glob: %v", pattern, err)
 	}
 	var out []string
 	for _, n := range names {
@@ -55,7 +56,7 @@ func Select(names []string, pattern string) ([]string, error) {
 		if strings.ContainsAny(pattern, `*?[\`) {
 			what = "no profile matches"
 		}
-		return nil, helper.UsageError("%s %q (have: %s)", what, pattern, strings.Join(names, ", "))
+		return nil, exitcode.UsageError("%s %q (have: %s)", what, pattern, strings.Join(names, ", "))
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
 
@@ -27,7 +28,7 @@ func TestSelect(t *testing.T) {
 	} {
 		got, err := Select(names, tc.pattern)
 		if tc.err != "" {
-			if err == nil || helper.ExitCode(err) != helper.ExitUsage || !strings.Contains(err.Error(), tc.err) {
+			if err == nil || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%q: %v %v", tc.pattern, got, err)
 			}
 			continue

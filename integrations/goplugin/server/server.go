@@ -12,7 +12,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 )
 
@@ -84,13 +86,13 @@ func Failing(err error, log hclog.Logger) *Server {
 }
 
 func (s *Server) fail(op string, err error) error {
-	e := helper.AsError(err)
+	e := exitcode.AsError(err)
 	// The host gets the error itself; the log only traces it.
 	s.log.Debug(op+" failed", "error", e.Msg, "exit_code", e.Exit)
 	return &goplugin.Error{ExitCode: e.Exit, Code: e.Code(), Message: e.Msg}
 }
 
-func (s *Server) profile(name string) (*helper.Profile, error) {
+func (s *Server) profile(name string) (*config.Profile, error) {
 	if name == "" {
 		name = s.DefaultProfile
 	}
@@ -157,7 +159,7 @@ func (s *Server) GetCredential(ctx context.Context, r goplugin.Request) (*goplug
 	select {
 	case ps.slot <- struct{}{}:
 	case <-ctx.Done():
-		return nil, s.fail("get credential", &helper.Error{Exit: helper.ExitUnreachable, Msg: "profile \"" + p.Name + "\": cancelled while waiting for another call's login", Err: ctx.Err()})
+		return nil, s.fail("get credential", &exitcode.Error{Exit: exitcode.Unreachable, Msg: "profile \"" + p.Name + "\": cancelled while waiting for another call's login", Err: ctx.Err()})
 	}
 	defer func() { <-ps.slot }()
 	// Another call may have renewed the token while this one waited.

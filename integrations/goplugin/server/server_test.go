@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
@@ -169,7 +170,7 @@ func TestQueuedCallGivesUpWithItsContext(t *testing.T) {
 	start := time.Now()
 	_, err := f.s.GetCredential(ctxB, goplugin.Request{Profile: "m365"})
 	var pe *goplugin.Error
-	if !errors.As(err, &pe) || pe.ExitCode != helper.ExitUnreachable || time.Since(start) > 5*time.Second {
+	if !errors.As(err, &pe) || pe.ExitCode != exitcode.Unreachable || time.Since(start) > 5*time.Second {
 		t.Fatalf("queued call: %v after %s", err, time.Since(start))
 	}
 	cancelA()
@@ -187,7 +188,7 @@ func TestQueuedCallGivesUpWithItsContext(t *testing.T) {
 }
 
 func TestFailingAnswersTheConfigurationError(t *testing.T) {
-	s := Failing(helper.UsageError("config.toml: line 3: unknown configuration key %q", "bogus"), nil)
+	s := Failing(exitcode.UsageError("config.toml: line 3: unknown configuration key %q", "bogus"), nil)
 	ctx := context.Background()
 	_, err := s.GetCredential(ctx, goplugin.Request{})
 	var pe *goplugin.Error
