@@ -18,6 +18,7 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/cache/keychain"
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
 // Version is set at build time with -ldflags "-X .../helper.Version=…".
@@ -85,11 +86,46 @@ type Request struct {
 	Password, MFACode, Assertion string
 }
 
-// Result is a usable access token and where it came from.
+// Result is a usable access token and where it came from. It never holds
+// the refresh token or the server's cookies: those stay in the cache.
 type Result struct {
+	// Profile is the profile the token is for.
 	Profile *config.Profile
-	Entry   cache.Entry
-	Source  string
+	// AccessToken is the bearer token for the profile's REST API.
+	AccessToken string
+	// TokenType is "Bearer": every Veeam REST API takes its tokens as bearer tokens.
+	TokenType string
+	// ExpiresAt is when the token expires; zero for a static API key.
+	ExpiresAt time.Time
+	// Source is SourceCache, SourceRefresh or SourceGrant.
+	Source string
+}
+
+// Credential returns r as the wire type that `get` writes.
+func (r *Result) Credential() protocol.Credential {
+	p := r.Profile
+	return protocol.Credential{
+		Profile:     p.Name,
+		Product:     p.Product,
+		URL:         p.URL,
+		Username:    p.Identity(),
+		TokenType:   r.TokenType,
+		AccessToken: r.AccessToken,
+		ExpiresAt:   r.ExpiresAt,
+		Source:      r.Source,
+	}
+}
+
+// outcome is what the flow found for a profile: a Result with the cache entry
+// it came from, whose refresh token and cookies stay in this package.
+type outcome struct {
+	p      *config.Profile
+	entry  cache.Entry
+	source string
+}
+
+func (f *outcome) result() *Result {
+	return &Result{Profile: f.p, AccessToken: f.entry.AccessToken, TokenType: "Bearer", ExpiresAt: f.entry.ExpiresAt, Source: f.source}
 }
 
 func (h *Helper) now() time.Time {
@@ -192,6 +228,14 @@ func (h *Helper) fresh(p *config.Profile, e cache.Entry, minValid time.Duration)
 // is held from the re-read to the write so that one process talks to the
 // server and the others reuse its answer.
 func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
+	f, err := h.get(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return f.result(), nil
+}
+
+func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 	p, err := h.Config.Profile(r.Profile)
 	if err != nil {
 		return nil, err
@@ -212,7 +256,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 			return nil, err
 		} else if ok && h.fresh(p, e, r.MinValid) {
 			h.debugf("profile %q: cache hit, valid until %s", p.Name, e.ExpiresAt.UTC().Format(time.RFC3339))
-			return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
+			return &outcome{p, e, SourceCache}, nil
 		}
 	}
 
@@ -237,7 +281,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	}
 	if !locked {
 		h.debugf("profile %q: another process renewed the token", p.Name)
-		return &Result{Profile: p, Entry: renewed, Source: SourceCache}, nil
+		return &outcome{p, renewed, SourceCache}, nil
 	}
 	defer unlock()
 
@@ -247,7 +291,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	}
 	if found && !r.ForceRefresh && h.fresh(p, e, r.MinValid) {
 		h.debugf("profile %q: another process renewed the token", p.Name)
-		return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
+		return &outcome{p, e, SourceCache}, nil
 	}
 	// Get the store's passphrase now: failing after the server opened a
 	// session would waste a login (and VB365 throttles logins).
@@ -272,7 +316,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 			if err := h.save(st, key, ne); err != nil {
 				return nil, err
 			}
-			return &Result{Profile: p, Entry: ne, Source: SourceRefresh}, nil
+			return &outcome{p, ne, SourceRefresh}, nil
 		case exitcode.Of(err) == exitcode.Rejected:
 			// The refresh token is dead: never send it again.
 			h.debugf("profile %q: refresh token rejected, running the %s grant", p.Name, p.Grant)
@@ -283,7 +327,7 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 			// Transient: keep the refresh token for the next call.
 			if e.AccessToken != "" && e.ExpiresAt.After(h.now()) && !r.ForceRefresh {
 				h.warnf("%v; answering the cached token, valid until %s", err, e.ExpiresAt.UTC().Format(time.RFC3339))
-				return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
+				return &outcome{p, e, SourceCache}, nil
 			}
 			return nil, err
 		}
@@ -296,12 +340,12 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	if err := h.save(st, key, ne); err != nil {
 		return nil, err
 	}
-	return &Result{Profile: p, Entry: ne, Source: SourceGrant}, nil
+	return &outcome{p, ne, SourceGrant}, nil
 }
 
 // static answers a static key (VSPC API key) straight from its source: a
 // rotated key takes effect at once and nothing is written to the cache.
-func (h *Helper) static(ctx context.Context, p *config.Profile, r Request) (*Result, error) {
+func (h *Helper) static(ctx context.Context, p *config.Profile, r Request) (*outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
 	s, err := h.session(p, r)
@@ -312,7 +356,7 @@ func (h *Helper) static(ctx context.Context, p *config.Profile, r Request) (*Res
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Profile: p, Entry: e, Source: SourceGrant}, nil
+	return &outcome{p, e, SourceGrant}, nil
 }
 
 // Invalidate drops the profile's cached access token but keeps its refresh
@@ -440,7 +484,7 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 	if secret == "" {
 		return nil, exitcode.Errorf(exitcode.Interaction, "empty secret")
 	}
-	var res *Result
+	var res *outcome
 	err := h.locked(ctx, profile, func(ctx context.Context, p *config.Profile, st cache.Store) error {
 		r := Request{Password: secret}
 		if secretKind(p) == secretAssertion {
@@ -457,7 +501,7 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 		if err := cacheError(st.Set(secretKey(p), []byte(secret))); err != nil {
 			return err
 		}
-		res = &Result{Profile: p, Entry: e, Source: SourceGrant}
+		res = &outcome{p, e, SourceGrant}
 		if p.Static() {
 			return nil
 		}
@@ -466,7 +510,7 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return res.result(), nil
 }
 
 // AuthCode asks a VB365 server for a one-time authorization code.
@@ -479,7 +523,7 @@ func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
 	if !ok {
 		return "", exitcode.UsageError("profile %q: product %s has no authorization codes (vb365 only)", p.Name, p.Product)
 	}
-	res, err := h.Get(ctx, Request{Profile: p.Name})
+	res, err := h.get(ctx, Request{Profile: p.Name})
 	if err != nil {
 		return "", err
 	}
@@ -489,7 +533,7 @@ func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ac.authCode(ctx, s, res.Entry)
+	return ac.authCode(ctx, s, res.entry)
 }
 
 // session is one profile's connection to its server for one request.

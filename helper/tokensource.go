@@ -30,6 +30,6 @@ func (s *profileSource) Token() (*oauth2.Token, error) {
 // ResultToken converts a Result to an oauth2.Token. The refresh token stays
 // in the cache: holders of the access token never need it.
 func ResultToken(r *Result) *oauth2.Token {
-	t := &oauth2.Token{AccessToken: r.Entry.AccessToken, TokenType: "Bearer", Expiry: r.Entry.ExpiresAt}
+	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: r.TokenType, Expiry: r.ExpiresAt}
 	return t.WithExtra(map[string]any{"profile": r.Profile.Name, "source": r.Source})
 }

@@ -11,14 +11,36 @@ import (
 	"unicode/utf8"
 )
 
-// Credential is what `get` answers.
+// Credential is a usable access token for a profile: what `get` writes and
+// what the go-plugin interface (integrations/goplugin) answers.
 type Credential struct {
-	Profile, Product, URL, Username string
-	TokenType                       string // "Bearer" (the default when empty)
-	AccessToken                     string
-	ExpiresAt                       time.Time // zero: no known expiry
-	Source                          string    // cache | refresh | grant
+	// Profile is the configuration's profile name.
+	Profile string
+	// Product is the profile's Veeam product, e.g. "vbr" or "vb365".
+	Product string
+	// URL is the server's base URL.
+	URL string
+	// Username is the identity the token was granted to.
+	Username string
+	// TokenType is "Bearer" (the default when empty).
+	TokenType string
+	// AccessToken is the bearer token.
+	AccessToken string
+	// ExpiresAt is when the token expires; zero means no known expiry.
+	ExpiresAt time.Time
+	// Source is "cache", "refresh" or "grant".
+	Source string
 }
+
+// String describes the credential without its token, so that printing or
+// logging one by mistake leaks nothing.
+func (c Credential) String() string {
+	return fmt.Sprintf("credential{profile=%q product=%s url=%s user=%q expires_at=%s source=%s token=<redacted>}",
+		c.Profile, c.Product, c.URL, c.Username, c.ExpiresAt.UTC().Format(time.RFC3339), c.Source)
+}
+
+// GoString is String: %#v does not print the token either.
+func (c Credential) GoString() string { return c.String() }
 
 // Output formats of `get --format`.
 const (

@@ -28,7 +28,7 @@ func getFlags(fs *flag.FlagSet) { getOpts.Register(fs) }
 
 // credential converts the engine's result to the wire type.
 func credential(r *helper.Result) protocol.Credential {
-	return cli.Credential(r.Profile, r.Entry, r.Source)
+	return r.Credential()
 }
 
 func runGet(c *cmdContext) error {
@@ -106,8 +106,8 @@ func runLogin(c *cmdContext) error {
 		return err
 	}
 	until := "no expiry (static key)"
-	if !r.Entry.ExpiresAt.IsZero() {
-		until = "valid until " + protocol.FormatTime(r.Entry.ExpiresAt)
+	if !r.ExpiresAt.IsZero() {
+		until = "valid until " + protocol.FormatTime(r.ExpiresAt)
 	}
 	fmt.Fprintf(c.io.err, "veeam-credential-helper: logged in to %s as profile %q; secret stored in the %s keyring; token %s\n",
 		r.Profile.URL, r.Profile.Name, storeBackend(h), until)

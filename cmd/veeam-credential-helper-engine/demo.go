@@ -155,21 +155,21 @@ ca_file = %q
 	}
 	show(r, protocol.FormatJSON)
 	say("   source=%s; %s", r.Source, grants(m365))
-	first := r.Entry.AccessToken
+	first := r.AccessToken
 
 	step(2, "Second `get`: answered from the encrypted cache, no server call")
 	r, err = get(helper.Request{})
 	if err != nil {
 		return err
 	}
-	say("   source=%s, same token: %v; %s", r.Source, r.Entry.AccessToken == first, grants(m365))
+	say("   source=%s, same token: %v; %s", r.Source, r.AccessToken == first, grants(m365))
 
 	step(3, "`get --min-valid 2h`: the cached token lives 1h, so the helper runs the refresh grant")
 	r, err = get(helper.Request{MinValid: 2 * time.Hour})
 	if err != nil {
 		return err
 	}
-	say("   source=%s, new token: %v, accepted by the server: %v; %s", r.Source, r.Entry.AccessToken != first, m365.Valid(r.Entry.AccessToken), grants(m365))
+	say("   source=%s, new token: %v, accepted by the server: %v; %s", r.Source, r.AccessToken != first, m365.Valid(r.AccessToken), grants(m365))
 
 	step(4, "The same token in each output format (get --format …)")
 	for _, f := range []string{protocol.FormatToken, protocol.FormatHeader, protocol.FormatCurl, protocol.FormatEnv} {
@@ -183,12 +183,12 @@ ca_file = %q
 	if err != nil {
 		return err
 	}
-	say("   source=%s, valid until %s; %s", r.Source, r.Entry.ExpiresAt.Format(time.RFC3339), grants(azure))
+	say("   source=%s, valid until %s; %s", r.Source, r.ExpiresAt.Format(time.RFC3339), grants(azure))
 
 	step(6, "`logout`: the server session is revoked and the cached tokens deleted")
 	h := helper.New(cfg)
 	h.Stderr = c.io.err
-	tok := r.Entry.AccessToken
+	tok := r.AccessToken
 	if err := h.Logout(c.ctx, "azure", false); err != nil {
 		return err
 	}

@@ -37,5 +37,5 @@ func runExecCredential(c *cmdContext) error {
 	if err != nil {
 		return err
 	}
-	return protocol.WriteExecCredential(c.io.out, info.APIVersion, r.Entry.AccessToken, r.Entry.ExpiresAt)
+	return protocol.WriteExecCredential(c.io.out, info.APIVersion, r.AccessToken, r.ExpiresAt)
 }

@@ -65,11 +65,11 @@ func runGit(c *cmdContext) error {
 	}
 	a := protocol.GitAnswer{
 		Username:       p.Identity(),
-		Password:       r.Entry.AccessToken,
-		PasswordExpiry: r.Entry.ExpiresAt,
+		Password:       r.AccessToken,
+		PasswordExpiry: r.ExpiresAt,
 	}
 	if req.HasCapability("authtype") {
-		a.AuthType, a.Credential = "Bearer", r.Entry.AccessToken
+		a.AuthType, a.Credential = "Bearer", r.AccessToken
 	}
 	return protocol.WriteGit(c.io.out, a)
 }

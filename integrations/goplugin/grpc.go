@@ -11,7 +11,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	pb "github.com/veeam-tools/veeam-credential-helper/integrations/goplugin/proto"
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
 // Plugin is the go-plugin glue (gRPC only). Impl is set on the serving
@@ -45,7 +47,7 @@ type grpcServer struct {
 
 func (s *grpcServer) GetCredential(ctx context.Context, r *pb.GetCredentialRequest) (*pb.Credential, error) {
 	if r.MinValidSeconds < 0 {
-		return nil, toStatus(&Error{ExitCode: 2, Code: "invalid_configuration", Message: "min_valid_seconds must not be negative"})
+		return nil, toStatus(exitcode.UsageError("min_valid_seconds must not be negative"))
 	}
 	c, err := s.impl.GetCredential(ctx, Request{
 		Profile:      r.Profile,
@@ -91,18 +93,18 @@ func (s *grpcServer) ListProfiles(ctx context.Context, _ *pb.ListProfilesRequest
 
 // grpcCodes maps exit codes to gRPC status codes.
 var grpcCodes = map[int]codes.Code{
-	1: codes.Internal,
-	2: codes.InvalidArgument,
-	3: codes.Unauthenticated,
-	4: codes.Unavailable,
-	5: codes.FailedPrecondition,
-	6: codes.Unavailable,
+	exitcode.Unexpected:  codes.Internal,
+	exitcode.Usage:       codes.InvalidArgument,
+	exitcode.Rejected:    codes.Unauthenticated,
+	exitcode.Unreachable: codes.Unavailable,
+	exitcode.Interaction: codes.FailedPrecondition,
+	exitcode.Cache:       codes.Unavailable,
 }
 
 // toStatus turns an error into a gRPC status whose message is the helper's
 // one-line message and whose details carry the exit code.
 func toStatus(err error) error {
-	var e *Error
+	var e *exitcode.Error
 	if !errors.As(err, &e) {
 		switch {
 		case errors.Is(err, context.Canceled):
@@ -110,20 +112,20 @@ func toStatus(err error) error {
 		case errors.Is(err, context.DeadlineExceeded):
 			return status.Error(codes.DeadlineExceeded, err.Error())
 		}
-		e = &Error{ExitCode: 1, Code: "unexpected", Message: err.Error()}
+		e = &exitcode.Error{Exit: exitcode.Unexpected, Msg: err.Error()}
 	}
-	c, ok := grpcCodes[e.ExitCode]
+	c, ok := grpcCodes[e.Exit]
 	if !ok {
 		c = codes.Unknown
 	}
-	st, derr := status.New(c, e.Message).WithDetails(&pb.ErrorDetail{ExitCode: int32(e.ExitCode), Code: e.Code})
+	st, derr := status.New(c, e.Msg).WithDetails(&pb.ErrorDetail{ExitCode: int32(e.Exit), Code: e.Code()})
 	if derr != nil {
-		return status.Error(c, e.Message)
+		return status.Error(c, e.Msg)
 	}
 	return st.Err()
 }
 
-// fromStatus turns a failed call back into an *Error when the helper
+// fromStatus turns a failed call back into an *exitcode.Error when the helper
 // answered it, else into an error saying the plugin call failed.
 func fromStatus(err error) error {
 	st, ok := status.FromError(err)
@@ -132,7 +134,7 @@ func fromStatus(err error) error {
 	}
 	for _, d := range st.Details() {
 		if ed, ok := d.(*pb.ErrorDetail); ok {
-			return &Error{ExitCode: int(ed.ExitCode), Code: ed.Code, Message: st.Message()}
+			return &exitcode.Error{Exit: int(ed.ExitCode), Msg: st.Message()}
 		}
 	}
 	switch st.Code() {
@@ -149,9 +151,9 @@ type grpcClient struct {
 	c pb.CredentialHelperClient
 }
 
-func (c *grpcClient) GetCredential(ctx context.Context, r Request) (*Credential, error) {
+func (c *grpcClient) GetCredential(ctx context.Context, r Request) (*protocol.Credential, error) {
 	if r.MinValid < 0 {
-		return nil, &Error{ExitCode: 2, Code: "invalid_configuration", Message: "MinValid must not be negative"}
+		return nil, exitcode.UsageError("MinValid must not be negative")
 	}
 	// Round up: "at least MinValid" must not shrink on the wire.
 	secs := int64((r.MinValid + time.Second - 1) / time.Second)
@@ -159,7 +161,7 @@ func (c *grpcClient) GetCredential(ctx context.Context, r Request) (*Credential,
 	if err != nil {
 		return nil, fromStatus(err)
 	}
-	return &Credential{
+	return &protocol.Credential{
 		Profile:     resp.Profile,
 		Product:     resp.Product,
 		URL:         resp.Url,

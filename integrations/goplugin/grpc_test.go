@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
 // fake is an in-memory CredentialHelper.
@@ -21,14 +23,14 @@ type fake struct {
 	err         error
 }
 
-func (f *fake) GetCredential(_ context.Context, r Request) (*Credential, error) {
+func (f *fake) GetCredential(_ context.Context, r Request) (*protocol.Credential, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.last = r
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &Credential{Profile: "m365", Product: "vb365", URL: "https://vb365:4443", Username: `corp\svc`,
+	return &protocol.Credential{Profile: "m365", Product: "vb365", URL: "https://vb365:4443", Username: `corp\svc`,
 		TokenType: "Bearer", AccessToken: "tok-SECRET", ExpiresAt: time.Unix(1900000000, 0), Source: "cache"}, nil
 }
 
@@ -77,39 +79,39 @@ func TestGRPCRoundTrip(t *testing.T) {
 	if err != nil || len(ps) != 2 || ps[1] != (Profile{Name: "m365", Product: "vb365", URL: "https://vb365:4443", Username: `corp\svc`, Default: true}) || ps[0].Default {
 		t.Fatalf("profiles: %+v %v", ps, err)
 	}
-	if _, err := ch.GetCredential(ctx, Request{MinValid: -time.Second}); ExitCode(err) != 2 {
+	if _, err := ch.GetCredential(ctx, Request{MinValid: -time.Second}); exitcode.Of(err) != 2 {
 		t.Fatalf("negative min valid: %v", err)
 	}
 }
 
 func TestGRPCErrorsKeepMessageAndExitCode(t *testing.T) {
 	for exit, code := range map[int]string{1: "unexpected", 2: "invalid_configuration", 3: "invalid_credentials", 4: "server_unavailable", 5: "interaction_required", 6: "cache_unavailable"} {
-		f := &fake{err: &Error{ExitCode: exit, Code: code, Message: fmt.Sprintf("profile \"m365\": failure %d", exit)}}
+		f := &fake{err: &exitcode.Error{Exit: exit, Msg: fmt.Sprintf("profile \"m365\": failure %d", exit)}}
 		ch := dial(t, f)
 		_, err := ch.GetCredential(context.Background(), Request{Profile: "m365"})
-		var e *Error
-		if !errors.As(err, &e) || e.ExitCode != exit || e.Code != code || e.Message != fmt.Sprintf("profile \"m365\": failure %d", exit) {
+		var e *exitcode.Error
+		if !errors.As(err, &e) || e.Exit != exit || e.Code() != code || e.Msg != fmt.Sprintf("profile \"m365\": failure %d", exit) {
 			t.Fatalf("exit %d: got %#v", exit, err)
 		}
-		if err.Error() != e.Message || ExitCode(err) != exit {
-			t.Fatalf("exit %d: Error()=%q ExitCode=%d", exit, err.Error(), ExitCode(err))
+		if err.Error() != e.Msg || exitcode.Of(err) != exit {
+			t.Fatalf("exit %d: Error()=%q ExitCode=%d", exit, err.Error(), exitcode.Of(err))
 		}
-		if err := ch.Invalidate(context.Background(), "m365"); ExitCode(err) != exit {
+		if err := ch.Invalidate(context.Background(), "m365"); exitcode.Of(err) != exit {
 			t.Fatalf("invalidate exit %d: %v", exit, err)
 		}
-		if _, err := ch.ListProfiles(context.Background()); ExitCode(err) != exit {
+		if _, err := ch.ListProfiles(context.Background()); exitcode.Of(err) != exit {
 			t.Fatalf("list exit %d: %v", exit, err)
 		}
 	}
 	// A plain error is "unexpected" with its text.
 	ch := dial(t, &fake{err: errors.New("boom")})
-	if _, err := ch.GetCredential(context.Background(), Request{}); ExitCode(err) != 1 || err.Error() != "boom" {
+	if _, err := ch.GetCredential(context.Background(), Request{}); exitcode.Of(err) != 1 || err.Error() != "boom" {
 		t.Fatalf("plain error: %v", err)
 	}
 }
 
 func TestCredentialNeverPrintsToken(t *testing.T) {
-	c := Credential{Profile: "m365", AccessToken: "tok-SECRET", ExpiresAt: time.Unix(1900000000, 0), Source: "grant"}
+	c := protocol.Credential{Profile: "m365", AccessToken: "tok-SECRET", ExpiresAt: time.Unix(1900000000, 0), Source: "grant"}
 	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c), fmt.Sprint(&c), fmt.Sprintf("%+v", &c)} {
 		if strings.Contains(s, "tok-SECRET") {
 			t.Fatalf("token printed: %s", s)
@@ -131,8 +133,8 @@ func TestTokenSourceConvertsCredential(t *testing.T) {
 	if f.last.Profile != "m365" || f.last.MinValid != 5*time.Minute {
 		t.Fatalf("request: %+v", f.last)
 	}
-	f.err = &Error{ExitCode: 3, Code: "invalid_credentials", Message: "rejected"}
-	if _, err := ts.Token(); ExitCode(err) != 3 {
+	f.err = &exitcode.Error{Exit: 3, Msg: "rejected"}
+	if _, err := ts.Token(); exitcode.Of(err) != 3 {
 		t.Fatalf("error: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/oauth2"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
@@ -128,11 +129,11 @@ func TestPluginGetsTokenThenAnswersFromCache(t *testing.T) {
 
 	// Errors carry the helper's message and exit code.
 	_, err = c.GetCredential(ctx, goplugin.Request{Profile: "nope"})
-	var pe *goplugin.Error
-	if !errors.As(err, &pe) || pe.ExitCode != 2 || pe.Code != "invalid_configuration" || !strings.Contains(pe.Message, `unknown profile "nope"`) {
+	var pe *exitcode.Error
+	if !errors.As(err, &pe) || pe.Exit != 2 || pe.Code() != "invalid_configuration" || !strings.Contains(pe.Msg, `unknown profile "nope"`) {
 		t.Fatalf("unknown profile: %#v", err)
 	}
-	if err := c.Invalidate(ctx, "nope"); goplugin.ExitCode(err) != 2 {
+	if err := c.Invalidate(ctx, "nope"); exitcode.Of(err) != 2 {
 		t.Fatalf("invalidate unknown profile: %v", err)
 	}
 
@@ -150,8 +151,8 @@ func TestPluginBadPasswordIsExit3(t *testing.T) {
 	e.Vars["VB365_PASSWORD"] = "wrong-password"
 	c, _ := launch(t, e)
 	_, err := c.GetCredential(ctxT(t), goplugin.Request{Profile: "m365"})
-	var pe *goplugin.Error
-	if !errors.As(err, &pe) || pe.ExitCode != 3 || pe.Code != "invalid_credentials" || strings.Contains(pe.Message, "wrong-password") {
+	var pe *exitcode.Error
+	if !errors.As(err, &pe) || pe.Exit != 3 || pe.Code() != "invalid_credentials" || strings.Contains(pe.Msg, "wrong-password") {
 		t.Fatalf("bad password: %#v", err)
 	}
 }
@@ -163,10 +164,10 @@ func TestPluginBrokenConfigAnswersItsError(t *testing.T) {
 	}
 	c, _ := launch(t, e)
 	_, err := c.GetCredential(ctxT(t), goplugin.Request{Profile: "m365"})
-	if goplugin.ExitCode(err) != 2 || !strings.Contains(err.Error(), "bogus") {
+	if exitcode.Of(err) != 2 || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("broken config: %v", err)
 	}
-	if _, err := c.ListProfiles(ctxT(t)); goplugin.ExitCode(err) != 2 {
+	if _, err := c.ListProfiles(ctxT(t)); exitcode.Of(err) != 2 {
 		t.Fatalf("list with a broken config: %v", err)
 	}
 }
@@ -197,7 +198,7 @@ func TestPluginDefaultProfileFromEnvironment(t *testing.T) {
 
 	// Two profiles, no default_profile: a request must name one.
 	c, _ := launch(t, e)
-	if _, err := c.GetCredential(ctx, goplugin.Request{}); goplugin.ExitCode(err) != 2 || !strings.Contains(err.Error(), "several profiles") {
+	if _, err := c.GetCredential(ctx, goplugin.Request{}); exitcode.Of(err) != 2 || !strings.Contains(err.Error(), "several profiles") {
 		t.Fatalf("no profile named: %v", err)
 	}
 	ps, err := c.ListProfiles(ctx)
@@ -303,7 +304,7 @@ func TestPluginKilledMidCallFailsFastAndNewClientWorks(t *testing.T) {
 		if err == nil {
 			t.Fatal("a killed plugin answered a credential")
 		}
-		var pe *goplugin.Error
+		var pe *exitcode.Error
 		if errors.As(err, &pe) {
 			t.Fatalf("a dead plugin's error looks like a helper answer: %#v", err)
 		}

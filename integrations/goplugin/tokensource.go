@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
 	"golang.org/x/oauth2"
 )
 
@@ -36,7 +37,7 @@ func (s *pluginSource) Token() (*oauth2.Token, error) {
 
 // CredentialToken converts a Credential to an oauth2.Token, with "profile"
 // and "source" as extras.
-func CredentialToken(c *Credential) *oauth2.Token {
+func CredentialToken(c *protocol.Credential) *oauth2.Token {
 	tt := c.TokenType
 	if tt == "" {
 		tt = "Bearer"

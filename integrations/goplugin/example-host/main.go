@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 )
 
@@ -49,7 +50,7 @@ func run() int {
 	cred, err := helper.GetCredential(ctx, goplugin.Request{Profile: *profile, MinValid: *minValid})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "example-host: %v\n", err)
-		if code := goplugin.ExitCode(err); code > 1 {
+		if code := exitcode.Of(err); code > 1 {
 			return code
 		}
 		return 1

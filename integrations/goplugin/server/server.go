@@ -16,6 +16,7 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
 // Server implements goplugin.CredentialHelper with one helper.Helper for
@@ -57,7 +58,7 @@ const DefaultMemoryTTL = time.Second
 type profileState struct {
 	slot   chan struct{} // one helper.Get at a time for this profile
 	mu     sync.Mutex
-	last   *goplugin.Credential // last answer; nil after Invalidate
+	last   *protocol.Credential // last answer; nil after Invalidate
 	readAt time.Time            // when last was read from the store or the server
 	before time.Duration        // the profile's refresh_before
 }
@@ -89,7 +90,7 @@ func (s *Server) fail(op string, err error) error {
 	e := exitcode.AsError(err)
 	// The host gets the error itself; the log only traces it.
 	s.log.Debug(op+" failed", "error", e.Msg, "exit_code", e.Exit)
-	return &goplugin.Error{ExitCode: e.Exit, Code: e.Code(), Message: e.Msg}
+	return &exitcode.Error{Exit: e.Exit, Msg: e.Msg} // the cause stays here
 }
 
 func (s *Server) profile(name string) (*config.Profile, error) {
@@ -121,7 +122,7 @@ func (s *Server) state(name string) *profileState {
 }
 
 // remembered is the answer in memory if it may be reused for r.
-func (s *Server) remembered(ps *profileState, r goplugin.Request) *goplugin.Credential {
+func (s *Server) remembered(ps *profileState, r goplugin.Request) *protocol.Credential {
 	if s.MemoryTTL <= 0 || r.ForceRefresh {
 		return nil
 	}
@@ -141,7 +142,7 @@ func (s *Server) remembered(ps *profileState, r goplugin.Request) *goplugin.Cred
 }
 
 // GetCredential runs helper.Get (see Server for the memory in front of it).
-func (s *Server) GetCredential(ctx context.Context, r goplugin.Request) (*goplugin.Credential, error) {
+func (s *Server) GetCredential(ctx context.Context, r goplugin.Request) (*protocol.Credential, error) {
 	if s.err != nil {
 		return nil, s.fail("get credential", s.err)
 	}
@@ -170,16 +171,16 @@ func (s *Server) GetCredential(ctx context.Context, r goplugin.Request) (*goplug
 	if err != nil {
 		return nil, s.fail("get credential", err)
 	}
-	c := credential(res)
+	c := res.Credential()
 	ps.mu.Lock()
-	last := *c
+	last := c
 	ps.last, ps.readAt, ps.before = &last, s.now(), res.Profile.RefreshBefore.Duration
 	ps.mu.Unlock()
 	if s.log.IsDebug() {
 		s.log.Debug("credential", "profile", res.Profile.Name, "source", res.Source,
-			"expires_at", res.Entry.ExpiresAt.UTC().Format(time.RFC3339))
+			"expires_at", res.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	return c, nil
+	return &c, nil
 }
 
 func (s *Server) forget(name string) {
@@ -187,20 +188,6 @@ func (s *Server) forget(name string) {
 	ps.mu.Lock()
 	ps.last = nil
 	ps.mu.Unlock()
-}
-
-func credential(res *helper.Result) *goplugin.Credential {
-	p := res.Profile
-	return &goplugin.Credential{
-		Profile:     p.Name,
-		Product:     p.Product,
-		URL:         p.URL,
-		Username:    p.Identity(),
-		TokenType:   "Bearer",
-		AccessToken: res.Entry.AccessToken,
-		ExpiresAt:   res.Entry.ExpiresAt,
-		Source:      res.Source,
-	}
 }
 
 // Invalidate runs helper.Invalidate.

@@ -15,6 +15,7 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
+	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
 // countingStore counts reads of the (encrypted, costly) store.
@@ -69,7 +70,7 @@ func setup(t *testing.T) *fixture {
 	return &fixture{e: e, em: em, s: New(h, nil), store: cs, clock: clk}
 }
 
-func (f *fixture) get(t *testing.T, r goplugin.Request) *goplugin.Credential {
+func (f *fixture) get(t *testing.T, r goplugin.Request) *protocol.Credential {
 	t.Helper()
 	c, err := f.s.GetCredential(context.Background(), r)
 	if err != nil {
@@ -169,8 +170,8 @@ func TestQueuedCallGivesUpWithItsContext(t *testing.T) {
 	defer cancelB()
 	start := time.Now()
 	_, err := f.s.GetCredential(ctxB, goplugin.Request{Profile: "m365"})
-	var pe *goplugin.Error
-	if !errors.As(err, &pe) || pe.ExitCode != exitcode.Unreachable || time.Since(start) > 5*time.Second {
+	var pe *exitcode.Error
+	if !errors.As(err, &pe) || pe.Exit != exitcode.Unreachable || time.Since(start) > 5*time.Second {
 		t.Fatalf("queued call: %v after %s", err, time.Since(start))
 	}
 	cancelA()
@@ -191,14 +192,14 @@ func TestFailingAnswersTheConfigurationError(t *testing.T) {
 	s := Failing(exitcode.UsageError("config.toml: line 3: unknown configuration key %q", "bogus"), nil)
 	ctx := context.Background()
 	_, err := s.GetCredential(ctx, goplugin.Request{})
-	var pe *goplugin.Error
-	if !errors.As(err, &pe) || pe.ExitCode != 2 || pe.Code != "invalid_configuration" || pe.Message != `config.toml: line 3: unknown configuration key "bogus"` {
+	var pe *exitcode.Error
+	if !errors.As(err, &pe) || pe.Exit != 2 || pe.Code() != "invalid_configuration" || pe.Msg != `config.toml: line 3: unknown configuration key "bogus"` {
 		t.Fatalf("get: %#v", err)
 	}
-	if err := s.Invalidate(ctx, "x"); goplugin.ExitCode(err) != 2 {
+	if err := s.Invalidate(ctx, "x"); exitcode.Of(err) != 2 {
 		t.Fatalf("invalidate: %v", err)
 	}
-	if _, err := s.ListProfiles(ctx); goplugin.ExitCode(err) != 2 {
+	if _, err := s.ListProfiles(ctx); exitcode.Of(err) != 2 {
 		t.Fatalf("list: %v", err)
 	}
 }
