@@ -105,7 +105,7 @@ func FuzzDecodeToken(f *testing.F) {
 		}
 	}
 	f.Add(200, "text/html; charset=utf-8", []byte("<html>Web Filter</html>"))
-	s := &session{h: &Helper{Now: time.Now}, p: &config.Profile{Name: "fuzz", URL: "https://fuzz.example:4443"}}
+	s := &client{h: &Helper{Now: time.Now}, p: &config.Profile{Name: "fuzz", URL: "https://fuzz.example:4443"}}
 	f.Fuzz(func(t *testing.T, status int, ctype string, body []byte) {
 		h := http.Header{}
 		h.Set("Content-Type", ctype)
@@ -273,25 +273,25 @@ func FuzzProductAnswers(f *testing.F) {
 		p := profiles[int(which)%len(profiles)]
 		srv := &fuzzServer{status: status, ctype: ctype, retryAfter: retryAfter, cookie: cookie, body: body}
 		h := &Helper{Now: time.Now, Store: nopStore{}, Locker: nopLocker{}}
-		s := &session{h: h, p: p, client: &http.Client{Transport: srv, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		s := &client{h: h, p: p, http: &http.Client{Transport: srv, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 			req: Request{Password: fuzzPassword, Assertion: fuzzAssertion, MFACode: fuzzMFA}}
 		// A short budget: retries of 429/503 give up at once rather than sleep.
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		old := cache.Entry{AccessToken: fuzzAccess, RefreshToken: fuzzRefresh, ExpiresAt: time.Now().Add(time.Minute)}
-		e, err := flow(p).grant(ctx, s)
+		e, err := productOf(p).grant(ctx, s)
 		if err != nil {
 			checkEngineError(t, err, body)
 		} else {
 			checkEntry(t, e, p.Grant)
 		}
-		e, err = flow(p).refresh(ctx, s, old)
+		e, err = productOf(p).refresh(ctx, s, old)
 		if err != nil {
 			checkEngineError(t, err, body)
 		} else {
 			checkEntry(t, e, p.Grant)
 		}
-		if err := flow(p).logout(ctx, s, old); err != nil {
+		if err := productOf(p).logout(ctx, s, old); err != nil {
 			checkEngineError(t, err, body)
 		}
 		if srv.calls > 10 {

@@ -293,20 +293,20 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 		h.debugf("profile %q: another process renewed the token", p.Name)
 		return &outcome{p, e, SourceCache}, nil
 	}
-	// Get the store's passphrase now: failing after the server opened a
-	// session would waste a login (and VB365 throttles logins).
+	// Get the store's passphrase now: failing after the server granted a
+	// token would waste a login (and VB365 throttles logins).
 	if u, ok := st.(cache.Unlocker); ok {
 		if err := u.Unlock(); err != nil {
 			return nil, cacheError(err)
 		}
 	}
-	s, err := h.session(p, r)
+	s, err := h.clientFor(p, r)
 	if err != nil {
 		return nil, err
 	}
 	if found && e.RefreshToken != "" {
 		h.debugf("profile %q: refresh grant", p.Name)
-		ne, err := flow(p).refresh(ctx, s, e)
+		ne, err := productOf(p).refresh(ctx, s, e)
 		switch {
 		case err == nil:
 			if ne.RefreshToken == "" {
@@ -333,7 +333,7 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 		}
 	}
 	h.debugf("profile %q: %s grant", p.Name, p.Grant)
-	ne, err := flow(p).grant(ctx, s)
+	ne, err := productOf(p).grant(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -348,11 +348,11 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 func (h *Helper) static(ctx context.Context, p *config.Profile, r Request) (*outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
-	s, err := h.session(p, r)
+	s, err := h.clientFor(p, r)
 	if err != nil {
 		return nil, err
 	}
-	e, err := flow(p).grant(ctx, s)
+	e, err := productOf(p).grant(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -416,9 +416,9 @@ func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) 
 			return err
 		}
 		if found && e.AccessToken != "" && e.ExpiresAt.After(h.now()) {
-			s, err := h.session(p, Request{})
+			s, err := h.clientFor(p, Request{})
 			if err == nil {
-				err = flow(p).logout(ctx, s, e)
+				err = productOf(p).logout(ctx, s, e)
 			}
 			if err != nil {
 				h.warnf("profile %q: server logout failed (the cached tokens are deleted anyway): %v", p.Name, err)
@@ -490,11 +490,11 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 		if secretKind(p) == secretAssertion {
 			r = Request{Assertion: secret}
 		}
-		s, err := h.session(p, r)
+		s, err := h.clientFor(p, r)
 		if err != nil {
 			return err
 		}
-		e, err := flow(p).grant(ctx, s)
+		e, err := productOf(p).grant(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -519,7 +519,7 @@ func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ac, ok := flow(p).(authCoder)
+	ac, ok := productOf(p).(authCoder)
 	if !ok {
 		return "", exitcode.UsageError("profile %q: product %s has no authorization codes (vb365 only)", p.Name, p.Product)
 	}
@@ -529,20 +529,21 @@ func (h *Helper) AuthCode(ctx context.Context, profile string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
-	s, err := h.session(p, Request{})
+	s, err := h.clientFor(p, Request{})
 	if err != nil {
 		return "", err
 	}
 	return ac.authCode(ctx, s, res.entry)
 }
 
-// session is one profile's connection to its server for one request.
-type session struct {
-	h      *Helper
-	p      *config.Profile
-	client *http.Client
-	req    Request
-	// apiVersion is the x-api-version this session sends: the profile's,
+// client is one profile's HTTP client for one request: the profile's
+// connection settings and the caller's secrets.
+type client struct {
+	h    *Helper
+	p    *config.Profile
+	http *http.Client
+	req  Request
+	// apiVersion is the x-api-version this client sends: the profile's,
 	// or the revision the server named instead (doVersioned).
 	apiVersion string
 }
@@ -571,7 +572,9 @@ func (h *Helper) warnTransport(p *config.Profile) {
 	}
 }
 
-func (h *Helper) session(p *config.Profile, r Request) (*session, error) {
+// clientFor returns p's client for request r; the HTTP client (its
+// connections and TLS settings) is made once per Helper and profile.
+func (h *Helper) clientFor(p *config.Profile, r Request) (*client, error) {
 	h.clientsMu.Lock()
 	defer h.clientsMu.Unlock()
 	c := h.clients[p.Name]
@@ -585,5 +588,5 @@ func (h *Helper) session(p *config.Profile, r Request) (*session, error) {
 		}
 		h.clients[p.Name] = c
 	}
-	return &session{h: h, p: p, client: c, req: r}, nil
+	return &client{h: h, p: p, http: c, req: r}, nil
 }

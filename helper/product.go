@@ -16,17 +16,17 @@ import (
 // package config.
 type product interface {
 	// grant runs the profile's primary grant.
-	grant(ctx context.Context, s *session) (cache.Entry, error)
+	grant(ctx context.Context, s *client) (cache.Entry, error)
 	// refresh runs the refresh grant. An error with exitcode.Rejected means the
 	// refresh token is dead and the primary grant should run instead.
-	refresh(ctx context.Context, s *session, e cache.Entry) (cache.Entry, error)
+	refresh(ctx context.Context, s *client, e cache.Entry) (cache.Entry, error)
 	// logout ends the server session of e.
-	logout(ctx context.Context, s *session, e cache.Entry) error
+	logout(ctx context.Context, s *client, e cache.Entry) error
 }
 
 // authCoder is a product with one-time authorization codes (VB365).
 type authCoder interface {
-	authCode(ctx context.Context, s *session, e cache.Entry) (string, error)
+	authCode(ctx context.Context, s *client, e cache.Entry) (string, error)
 }
 
 // products maps profile.product to its flow.
@@ -34,13 +34,13 @@ var products = map[string]product{}
 
 func register(name string, p product) { products[name] = p }
 
-// flow is the token flow of a validated profile (config.Parse accepts only
-// the products registered here: TestEveryProductHasAFlow).
-func flow(p *config.Profile) product { return products[p.Product] }
+// productOf is the product of a validated profile (config.Parse accepts
+// only the products registered here: TestEveryProductHasAFlow).
+func productOf(p *config.Profile) product { return products[p.Product] }
 
 // tokenCall posts a token-endpoint form and turns the answer into an entry.
 // what names the grant in errors ("password", "refresh token", …).
-func (s *session) tokenCall(ctx context.Context, c call, what string) (*tokenAnswer, *answer, error) {
+func (s *client) tokenCall(ctx context.Context, c call, what string) (*tokenAnswer, *answer, error) {
 	a, err := s.do(ctx, c)
 	if err != nil {
 		return nil, nil, err
@@ -54,7 +54,7 @@ func (s *session) tokenCall(ctx context.Context, c call, what string) (*tokenAns
 
 // entry converts a token answer to a cache entry, refusing answers without
 // an access token or an expiry.
-func (s *session) entry(t *tokenAnswer) (cache.Entry, error) {
+func (s *client) entry(t *tokenAnswer) (cache.Entry, error) {
 	now := s.h.now()
 	if t.AccessToken == "" {
 		return cache.Entry{}, exitcode.Errorf(exitcode.Unreachable, "profile %q: the server's answer holds no access_token", s.p.Name)
@@ -109,7 +109,7 @@ func form(kv ...string) url.Values {
 }
 
 // noContent checks a logout answer.
-func (s *session) noContent(a *answer) error {
+func (s *client) noContent(a *answer) error {
 	if a.status >= 200 && a.status < 300 {
 		return nil
 	}

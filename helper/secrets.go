@@ -36,7 +36,7 @@ func secretKey(p *config.Profile) string { return p.CacheKey() + "." + secretKin
 
 // secret finds a secret in the documented order: the JSON request, *_env,
 // *_file, *_command, the keyring entry stored by `login`, a terminal prompt.
-func (s *session) secret(ctx context.Context, kind string) (string, error) {
+func (s *client) secret(ctx context.Context, kind string) (string, error) {
 	p := s.p
 	var fromRequest, env, file string
 	var command []string

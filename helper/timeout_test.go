@@ -18,7 +18,7 @@ func (timeoutError) Temporary() bool { return true }
 // A network timeout before the profile's deadline (a transport's own
 // limit) reads as the deadline does: one wording for one failure.
 func TestTimeoutsShareOneWording(t *testing.T) {
-	s := &session{h: New(nil), p: &config.Profile{Name: "p", URL: "https://h:1"}}
+	s := &client{h: New(nil), p: &config.Profile{Name: "p", URL: "https://h:1"}}
 	s.p.Timeout.Duration = 30 * time.Second
 	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()

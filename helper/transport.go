@@ -102,7 +102,7 @@ type answer struct {
 
 // do sends c, retrying 429/502/503/504 (honouring Retry-After) while the
 // context's deadline allows. Other answers, 4xx included, are returned as is.
-func (s *session) do(ctx context.Context, c call) (*answer, error) {
+func (s *client) do(ctx context.Context, c call) (*answer, error) {
 	u := s.p.URL + c.path
 	if len(c.query) > 0 {
 		u += "?" + c.query.Encode()
@@ -134,7 +134,7 @@ func (s *session) do(ctx context.Context, c call) (*answer, error) {
 		}
 		s.h.debugf("%s %s (attempt %d)", c.method, redactURL(u), attempt)
 		start := time.Now()
-		resp, err := s.client.Do(req)
+		resp, err := s.http.Do(req)
 		if err != nil {
 			return nil, s.transportError(ctx, err)
 		}
@@ -205,7 +205,7 @@ func bodyRetryAfter(body []byte) string {
 	return v.Errors[0].RetryAfter.String()
 }
 
-func (s *session) transportError(ctx context.Context, err error) error {
+func (s *client) transportError(ctx context.Context, err error) error {
 	var nerr net.Error
 	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &nerr) && nerr.Timeout()) {
 		return exitcode.Wrapf(exitcode.Unreachable, err, "profile %q: no answer from %s within timeout %s (raise the profile's timeout, or check that the server is up)", s.p.Name, s.p.URL, s.p.Timeout.Duration)
@@ -281,7 +281,7 @@ func serverSays(body []byte) string {
 // statusError maps a non-2xx token-endpoint answer to an exit code. An API
 // version the server refuses is the profile's configuration, not its
 // credentials: exit 2 naming api_version.
-func (s *session) statusError(a *answer, what string) error {
+func (s *client) statusError(a *answer, what string) error {
 	msg := serverSays(a.body)
 	if named, ok := unsupportedVersion(a.body); ok && a.status == 400 {
 		sent := s.apiVersion
@@ -424,7 +424,7 @@ type tokenAnswer struct {
 
 // decodeToken parses a 200 answer. Anything else than a JSON token object
 // (a proxy's HTML page, truncated JSON) is a server fault: exit 4.
-func (s *session) decodeToken(a *answer, what string) (*tokenAnswer, error) {
+func (s *client) decodeToken(a *answer, what string) (*tokenAnswer, error) {
 	if a.status < 200 || a.status > 299 {
 		return nil, s.statusError(a, what)
 	}

@@ -30,7 +30,7 @@ func (vb365) tokenPath(p *config.Profile) string { return "/" + p.VB365APIVersio
 
 // wrongVersion turns the 404 a server without the profile's API version
 // answers into a configuration error that names api_version.
-func (v vb365) wrongVersion(s *session, a *answer, err error) error {
+func (v vb365) wrongVersion(s *client, a *answer, err error) error {
 	if a == nil || a.status != 404 {
 		return err
 	}
@@ -43,13 +43,13 @@ func (v vb365) wrongVersion(s *session, a *answer, err error) error {
 }
 
 // antiforgery adds disable_antiforgery_token=true unless the profile keeps the cookie.
-func (vb365) antiforgery(s *session, f map[string][]string) {
+func (vb365) antiforgery(s *client, f map[string][]string) {
 	if s.p.AntiforgeryDisabled() {
 		f["disable_antiforgery_token"] = []string{"true"}
 	}
 }
 
-func (v vb365) grant(ctx context.Context, s *session) (cache.Entry, error) {
+func (v vb365) grant(ctx context.Context, s *client) (cache.Entry, error) {
 	var f map[string][]string
 	switch s.p.Grant {
 	case config.GrantPassword:
@@ -84,7 +84,7 @@ func (v vb365) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	return e, nil
 }
 
-func (v vb365) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+func (v vb365) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
 	v.antiforgery(s, f)
 	t, a, err := s.tokenCall(ctx, call{method: "POST", path: v.tokenPath(s.p), form: f, cookies: old.Cookies}, "refresh token")
@@ -99,7 +99,7 @@ func (v vb365) refresh(ctx context.Context, s *session, old cache.Entry) (cache.
 	return e, nil
 }
 
-func (v vb365) logout(ctx context.Context, s *session, e cache.Entry) error {
+func (v vb365) logout(ctx context.Context, s *client, e cache.Entry) error {
 	a, err := s.do(ctx, call{method: "POST", path: v.tokenPath(s.p) + "/logout", bearer: e.AccessToken, cookies: e.Cookies})
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func (v vb365) logout(ctx context.Context, s *session, e cache.Entry) error {
 	return v.wrongVersion(s, a, s.noContent(a))
 }
 
-func (v vb365) authCode(ctx context.Context, s *session, e cache.Entry) (string, error) {
+func (v vb365) authCode(ctx context.Context, s *client, e cache.Entry) (string, error) {
 	a, err := s.do(ctx, call{method: "POST", path: v.tokenPath(s.p) + "/AuthCode", bearer: e.AccessToken, cookies: e.Cookies})
 	if err != nil {
 		return "", err

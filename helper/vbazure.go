@@ -36,7 +36,7 @@ func (vbAzure) query(p *config.Profile) url.Values {
 // grant runs Password and, when the server answers an mfa_token instead of
 // an access token, the Mfa step with a code from the request,
 // mfa_code_command or a prompt.
-func (v vbAzure) grant(ctx context.Context, s *session) (cache.Entry, error) {
+func (v vbAzure) grant(ctx context.Context, s *client) (cache.Entry, error) {
 	pw, err := s.secret(ctx, secretPassword)
 	if err != nil {
 		return cache.Entry{}, err
@@ -59,7 +59,7 @@ func (v vbAzure) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	return s.entry(t)
 }
 
-func (v vbAzure) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+func (v vbAzure) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	f := form("grant_type", "Refresh_token", "refresh_token", old.RefreshToken)
 	t, _, err := s.tokenCall(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "refresh token")
 	if err != nil {
@@ -68,7 +68,7 @@ func (v vbAzure) refresh(ctx context.Context, s *session, old cache.Entry) (cach
 	return s.entry(t)
 }
 
-func (v vbAzure) logout(ctx context.Context, s *session, e cache.Entry) error {
+func (v vbAzure) logout(ctx context.Context, s *client, e cache.Entry) error {
 	a, err := s.do(ctx, call{method: "DELETE", path: vbAzureTokenPath, query: v.query(s.p), bearer: e.AccessToken})
 	if err != nil {
 		return err

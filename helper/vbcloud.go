@@ -33,7 +33,7 @@ func init() {
 	register("vbgcp", vbCloud{})
 }
 
-func (vbCloud) token(ctx context.Context, s *session, f map[string][]string, what string) (*tokenAnswer, error) {
+func (vbCloud) token(ctx context.Context, s *client, f map[string][]string, what string) (*tokenAnswer, error) {
 	a, err := s.doVersioned(ctx, call{method: "POST", path: vbCloudTokenPath, form: f})
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func (vbCloud) token(ctx context.Context, s *session, f map[string][]string, wha
 // grant runs password and, when the appliance answers an mfa_token instead
 // of an access token, the mfa step with a code from the request,
 // mfa_code_command or a prompt.
-func (v vbCloud) grant(ctx context.Context, s *session) (cache.Entry, error) {
+func (v vbCloud) grant(ctx context.Context, s *client) (cache.Entry, error) {
 	pw, err := s.secret(ctx, secretPassword)
 	if err != nil {
 		return cache.Entry{}, err
@@ -65,7 +65,7 @@ func (v vbCloud) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	return s.entry(t)
 }
 
-func (v vbCloud) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+func (v vbCloud) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	t, err := v.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")
 	if err != nil {
 		return cache.Entry{}, err
@@ -73,7 +73,7 @@ func (v vbCloud) refresh(ctx context.Context, s *session, old cache.Entry) (cach
 	return s.entry(t)
 }
 
-func (vbCloud) logout(ctx context.Context, s *session, e cache.Entry) error {
+func (vbCloud) logout(ctx context.Context, s *client, e cache.Entry) error {
 	a, err := s.doVersioned(ctx, call{method: "DELETE", path: vbCloudTokenPath, bearer: e.AccessToken})
 	if err != nil {
 		return err

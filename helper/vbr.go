@@ -41,7 +41,7 @@ func init() { register("vbr", vbr{}) }
 // the api_version to set; the session keeps that revision for its other
 // calls. A refusal of a revision the profile names is not retried: it ends
 // in statusError's configuration error (exit 2) naming api_version.
-func (s *session) doVersioned(ctx context.Context, c call) (*answer, error) {
+func (s *client) doVersioned(ctx context.Context, c call) (*answer, error) {
 	if s.apiVersion == "" {
 		s.apiVersion = s.p.APIVersion
 	}
@@ -62,7 +62,7 @@ func (s *session) doVersioned(ctx context.Context, c call) (*answer, error) {
 	return s.do(ctx, c)
 }
 
-func (vbr) grant(ctx context.Context, s *session) (cache.Entry, error) {
+func (vbr) grant(ctx context.Context, s *client) (cache.Entry, error) {
 	pw, err := s.secret(ctx, secretPassword)
 	if err != nil {
 		return cache.Entry{}, err
@@ -70,11 +70,11 @@ func (vbr) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	return vbr{}.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
 }
 
-func (vbr) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+func (vbr) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	return vbr{}.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")
 }
 
-func (vbr) token(ctx context.Context, s *session, f map[string][]string, what string) (cache.Entry, error) {
+func (vbr) token(ctx context.Context, s *client, f map[string][]string, what string) (cache.Entry, error) {
 	a, err := s.doVersioned(ctx, call{method: "POST", path: vbrTokenPath, form: f})
 	if err != nil {
 		return cache.Entry{}, err
@@ -86,7 +86,7 @@ func (vbr) token(ctx context.Context, s *session, f map[string][]string, what st
 	return s.entry(t)
 }
 
-func (vbr) logout(ctx context.Context, s *session, e cache.Entry) error {
+func (vbr) logout(ctx context.Context, s *client, e cache.Entry) error {
 	a, err := s.doVersioned(ctx, call{method: "POST", path: vbrLogoutPath, bearer: e.AccessToken})
 	if err != nil {
 		return err

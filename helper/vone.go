@@ -29,7 +29,7 @@ type vone struct{}
 
 func init() { register("vone", vone{}) }
 
-func (vone) grant(ctx context.Context, s *session) (cache.Entry, error) {
+func (vone) grant(ctx context.Context, s *client) (cache.Entry, error) {
 	pw, err := s.secret(ctx, secretPassword)
 	if err != nil {
 		return cache.Entry{}, err
@@ -42,7 +42,7 @@ func (vone) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	return s.entry(t)
 }
 
-func (vone) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+func (vone) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
 	t, _, err := s.tokenCall(ctx, call{method: "POST", path: voneTokenPath, form: f}, "refresh token")
 	if err != nil {
@@ -51,7 +51,7 @@ func (vone) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Ent
 	return s.entry(t)
 }
 
-func (vone) logout(ctx context.Context, s *session, e cache.Entry) error {
+func (vone) logout(ctx context.Context, s *client, e cache.Entry) error {
 	a, err := s.do(ctx, call{method: "POST", path: voneRevokePath, form: form("token", e.AccessToken), bearer: e.AccessToken})
 	if err != nil {
 		return err

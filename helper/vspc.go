@@ -38,7 +38,7 @@ func (vspc) header(p *config.Profile) map[string]string {
 	return map[string]string{"X-Client-Version": p.APIVersion}
 }
 
-func (v vspc) token(ctx context.Context, s *session, f map[string][]string, what string) (cache.Entry, error) {
+func (v vspc) token(ctx context.Context, s *client, f map[string][]string, what string) (cache.Entry, error) {
 	a, err := s.do(ctx, call{method: "POST", path: vspcTokenPath, form: f, header: v.header(s.p)})
 	if err != nil {
 		return cache.Entry{}, err
@@ -54,7 +54,7 @@ func (v vspc) token(ctx context.Context, s *session, f map[string][]string, what
 // expiry: the entry's ExpiresAt stays zero, so the answer carries no
 // expires_at and every request reads the key from its source again (a
 // rotated key takes effect at once); nothing is sent to the server.
-func (v vspc) grant(ctx context.Context, s *session) (cache.Entry, error) {
+func (v vspc) grant(ctx context.Context, s *client) (cache.Entry, error) {
 	if s.p.Grant == config.GrantAPIKey {
 		key, err := s.secret(ctx, secretAPIKey)
 		if err != nil {
@@ -70,11 +70,11 @@ func (v vspc) grant(ctx context.Context, s *session) (cache.Entry, error) {
 	return v.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
 }
 
-func (v vspc) refresh(ctx context.Context, s *session, old cache.Entry) (cache.Entry, error) {
+func (v vspc) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	return v.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")
 }
 
-func (vspc) logout(_ context.Context, s *session, _ cache.Entry) error {
+func (vspc) logout(_ context.Context, s *client, _ cache.Entry) error {
 	s.h.debugf("profile %q: vspc has no per-session logout; the access token expires by itself", s.p.Name)
 	return nil
 }
