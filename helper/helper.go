@@ -1,6 +1,12 @@
-// Package helper is the token engine: configuration, profiles, secret
-// sources and the cache → refresh → grant flow. It knows no wire format;
-// cmd/ and the integrations turn its Result into one.
+// Package helper is the token engine of veeam-credential-helper: secret
+// sources and the cache → refresh → grant flow for the profiles of a
+// configuration (package config). A Go program uses it as a library to get
+// the same tokens the command line answers, from the same encrypted cache
+// and under the same cross-process lock: Helper.Get for one answer,
+// Helper.TokenSource for an oauth2.TokenSource (see Example).
+//
+// Errors are *exitcode.Error values carrying the command line's exit code
+// and one-line message; a Result never holds the refresh token.
 package helper
 
 import (
@@ -21,7 +27,7 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
-// Version is set at build time with -ldflags "-X .../helper.Version=…".
+// Version is the release version, set at build time with -ldflags "-X .../helper.Version=…".
 var Version = "dev"
 
 // BuildInfo returns version, commit and Go version.
@@ -41,27 +47,30 @@ func BuildInfo() (version, commit, goVersion string) {
 	return
 }
 
-// Sources of an answer.
+// Sources of an answer (Result.Source).
 const (
-	SourceCache   = "cache"
-	SourceRefresh = "refresh"
-	SourceGrant   = "grant"
+	SourceCache   = "cache"   // read from the cache
+	SourceRefresh = "refresh" // renewed by the refresh grant
+	SourceGrant   = "grant"   // granted by the profile's primary grant
 )
 
 // Helper runs the flow for the profiles of one configuration.
 type Helper struct {
+	// Config is the configuration whose profiles Get answers.
 	Config *config.Config
 	// Stderr gets warnings and, with Debug, debug lines. Never secrets.
 	Stderr io.Writer
-	Debug  bool
+	// Debug writes a line per decision (hit, refresh, grant) to Stderr.
+	Debug bool
 	// Prompt asks the user on a terminal; nil means no terminal: a missing
 	// secret is then exit 5, never a hang.
 	Prompt func(label string) (string, error)
 	// Now is the clock (tests move it).
 	Now func() time.Time
 
-	// Store and Locker default to the configured keyring and lock files.
-	Store  cache.Store
+	// Store holds the cache entries; nil means the configured backend.
+	Store cache.Store
+	// Locker serializes renewals across processes; nil means lock files in the cache directory.
 	Locker cache.Locker
 
 	storeOnce sync.Once
@@ -79,10 +88,14 @@ func New(cfg *config.Config) *Helper {
 
 // Request asks for a credential.
 type Request struct {
-	Profile      string
-	MinValid     time.Duration
+	// Profile is the profile's name; "" means default_profile, else the only profile.
+	Profile string
+	// MinValid is how long the token must stay valid at least.
+	MinValid time.Duration
+	// ForceRefresh renews the token even when the cached one is good.
 	ForceRefresh bool
-	// Secrets given by the caller (JSON request on stdin): tried first.
+	// Password, MFACode and Assertion are secrets given by the caller
+	// (the JSON request on stdin), tried before the profile's sources.
 	Password, MFACode, Assertion string
 }
 
@@ -434,7 +447,8 @@ func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) 
 	})
 }
 
-// Status describes a profile's cache state without any secret.
+// Status describes a profile's cache state without any secret; each field
+// is the `status --json` key in its tag.
 type Status struct {
 	Profile             string    `json:"profile"`
 	Product             string    `json:"product"`

@@ -8,6 +8,9 @@
 // are *RequestError values whose messages never repeat the secret values of
 // the input (passwords, MFA codes, assertions, tokens), so callers may print
 // them on stderr as they are.
+//
+// ExampleWrite, ExampleWriteGit and ExampleWriteExecCredential show each
+// client's answer for one Credential.
 package protocol
 
 import "fmt"
@@ -18,8 +21,12 @@ const MaxInput = 64 << 10
 
 // RequestError reports input that does not follow the protocol. Its message
 // is one line and never contains secret values taken from the input.
-type RequestError struct{ Msg string }
+type RequestError struct {
+	// Msg says what is wrong with the input.
+	Msg string
+}
 
+// Error returns the message prefixed with "invalid request: ".
 func (e *RequestError) Error() string { return "invalid request: " + e.Msg }
 
 func reqErrf(format string, args ...any) *RequestError {

@@ -15,7 +15,7 @@ import (
 
 // GitRequest is the credential description git writes to a credential
 // helper's stdin (https://git-scm.com/docs/git-credential, INPUT/OUTPUT
-// FORMAT).
+// FORMAT); each field holds the key of the same name.
 type GitRequest struct {
 	Protocol, Host, Path, Username, Password string
 	PasswordExpiryUTC                        string   // password_expiry_utc, as sent
@@ -144,7 +144,8 @@ func (g GitRequest) HasCapability(c string) bool {
 	return slices.Contains(g.Capabilities, c)
 }
 
-// GitAnswer is what a credential helper answers to `get`.
+// GitAnswer is what a credential helper answers to `get`; each field is
+// written as the key of the same name.
 type GitAnswer struct {
 	Username, Password string
 	PasswordExpiry     time.Time // written as password_expiry_utc=<unix seconds> when non-zero

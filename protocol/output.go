@@ -235,7 +235,8 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// ErrorBody is the failure answer of JSON protocol v1.
+// ErrorBody is the failure answer of JSON protocol v1; each field is the
+// key in its tag.
 type ErrorBody struct {
 	Code     string `json:"code"`
 	Message  string `json:"message"`

@@ -9,8 +9,9 @@ import (
 	"strconv"
 )
 
-// Request is the JSON protocol v1 request read from stdin by `get`. Every
-// field is optional; a JSON null counts as an absent field.
+// Request is the JSON protocol v1 request read from stdin by `get`; each
+// field is the key in its tag. Every field is optional; a JSON null counts
+// as an absent field.
 type Request struct {
 	Profile         string `json:"profile,omitempty"`
 	MinValidSeconds *int64 `json:"min_valid_seconds,omitempty"`

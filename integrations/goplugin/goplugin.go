@@ -12,6 +12,10 @@
 //	defer c.Close()
 //	cred, err := c.GetCredential(ctx, goplugin.Request{Profile: "m365", MinValid: 5 * time.Minute})
 //
+// (ExampleNewClient runs it.) Answers are protocol.Credential values, the
+// type `get` writes; failures the helper reports are *exitcode.Error values
+// with the command line's exit code and message.
+//
 // This package does not import the engine (package helper): the serving
 // side backed by the engine is in goplugin/server.
 package goplugin

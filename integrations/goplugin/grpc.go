@@ -20,6 +20,7 @@ import (
 // side; a host leaves it nil.
 type Plugin struct {
 	plugin.NetRPCUnsupportedPlugin
+	// Impl answers the calls on the serving side.
 	Impl CredentialHelper
 }
 

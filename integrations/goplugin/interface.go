@@ -31,9 +31,13 @@ type Request struct {
 
 // Profile describes one configured profile (no secrets).
 type Profile struct {
-	Name     string
-	Product  string
-	URL      string
+	// Name is the configuration's profile name.
+	Name string
+	// Product is the Veeam product, e.g. "vbr" or "vb365".
+	Product string
+	// URL is the server's base URL.
+	URL string
+	// Username is the identity the profile logs in as.
 	Username string
 	// Default is true for the profile used when a request names none.
 	Default bool

@@ -30,6 +30,15 @@ var (
 // the tests run with it) and returns the first one's path.
 func Binary(t testing.TB) string {
 	t.Helper()
+	p, err := Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Build is Binary for code that has no testing.TB (Example functions).
+func Build() (string, error) {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "vch-bin-")
 		if err != nil {
@@ -57,10 +66,7 @@ func Binary(t testing.TB) string {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return binPath, buildErr
 }
 
 // Engine is veeam-credential-helper-engine, built next to Binary: the
