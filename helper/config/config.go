@@ -25,7 +25,7 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
-// Config is the TOML configuration file.
+// Config is the TOML configuration file; each field is the key in its toml tag.
 type Config struct {
 	DefaultProfile string              `toml:"default_profile"`
 	Cache          CacheConfig         `toml:"cache"`
@@ -34,7 +34,7 @@ type Config struct {
 	Path string `toml:"-"` // where it was read from
 }
 
-// CacheConfig is the [cache] table.
+// CacheConfig is the [cache] table; each field is the key in its toml tag.
 type CacheConfig struct {
 	Backend           string   `toml:"backend"`
 	Dir               string   `toml:"dir"`
@@ -42,7 +42,8 @@ type CacheConfig struct {
 	PassphraseCommand []string `toml:"passphrase_command"`
 }
 
-// Profile is one [profiles.NAME] table: one identity on one server.
+// Profile is one [profiles.NAME] table: one identity on one server. Each
+// field is the key in its toml tag; Name is the table's NAME.
 type Profile struct {
 	Name string `toml:"-"`
 
