@@ -191,7 +191,7 @@ func TestProductErrors(t *testing.T) {
 				if got := em.LastHeader().Get("x-api-version"); got != "1.10-rev1" || em.Counts().TokenCalls != 2 {
 					t.Errorf("retried with %q after %d calls", got, em.Counts().TokenCalls)
 				}
-				if testenv.Protected(t, em, r.Entry.AccessToken, "1.10-rev1") != 200 {
+				if testenv.Protected(t, em, r.AccessToken, "1.10-rev1") != 200 {
 					t.Error("token not accepted")
 				}
 				if w := stderr.String(); strings.Count(w, "\n") != 1 || !strings.Contains(w, `set api_version = "1.10-rev1"`) {
@@ -243,7 +243,7 @@ func TestVBAzureMFAWithoutFlag(t *testing.T) {
 	})
 	em.AddMFAUser("mfa-admin", ptPassword, "135790")
 	r, err := get(h, false)
-	if err != nil || !em.Valid(r.Entry.AccessToken) {
+	if err != nil || !em.Valid(r.AccessToken) {
 		t.Fatalf("%v %+v", err, r)
 	}
 	if n := em.Counts(); n.Grants["Password"] != 1 || n.Grants["Mfa"] != 1 {
@@ -267,7 +267,7 @@ func TestVB365APIVersionPaths(t *testing.T) {
 				t.Fatalf("grant: %v", err)
 			}
 			b, err := get(h, true)
-			if err != nil || b.Source != helper.SourceRefresh || b.Entry.AccessToken == a.Entry.AccessToken {
+			if err != nil || b.Source != helper.SourceRefresh || b.AccessToken == a.AccessToken {
 				t.Fatalf("refresh: %v", err)
 			}
 			code, err := h.AuthCode(context.Background(), "p")
@@ -278,7 +278,7 @@ func TestVB365APIVersionPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := em.Counts()
-			if n.Grants["password"] != 1 || n.Grants["refresh_token"] != 1 || n.AuthCodes != 1 || n.Logouts != 1 || em.Valid(b.Entry.AccessToken) {
+			if n.Grants["password"] != 1 || n.Grants["refresh_token"] != 1 || n.AuthCodes != 1 || n.Logouts != 1 || em.Valid(b.AccessToken) {
 				t.Errorf("counts %+v", n)
 			}
 		})

@@ -95,7 +95,7 @@ func TestTrustServerKeyPinsAndGetVerifies(t *testing.T) {
 	h := helper.New(cfg)
 	h.Stderr = &out
 	r, err := h.Get(context.Background(), helper.Request{Profile: "m365"})
-	if err != nil || !em.Valid(r.Entry.AccessToken) {
+	if err != nil || !em.Valid(r.AccessToken) {
 		t.Fatalf("get with the pin: %v", err)
 	}
 	// The pin is what makes it work: another key is refused.
