@@ -27,9 +27,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func token(r *helper.Result) string     { return r.Entry.AccessToken }
-func expiry(r *helper.Result) time.Time { return r.Entry.ExpiresAt }
-func tokenType(r *helper.Result) string { return r.Entry.TokenType }
+func token(r *helper.Result) string     { return r.AccessToken }
+func expiry(r *helper.Result) time.Time { return r.ExpiresAt }
+func tokenType(r *helper.Result) string { return r.TokenType }
 func exitOf(err error) int              { return exitcode.Of(err) }
 
 // home is one configuration, its emulators and a Helper on it, as one
