@@ -2,14 +2,16 @@
 // veeam-credential-helper: every command, grant, backend and protocol. Users
 // run veeam-credential-helper, a small front program that answers cache hits
 // by itself and execs this engine, installed next to it, for everything else.
-// This package holds flags and exit codes only; the flow is in package
-// helper, the wire formats in package protocol.
+// The commands are in cmd/internal/commands, the flow in package helper, the
+// wire formats in package protocol.
 package main
 
 import (
 	"os"
+
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/commands"
 )
 
 func main() {
-	os.Exit(run(pluginArgs(os.Args[1:]), stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
+	os.Exit(commands.Main())
 }

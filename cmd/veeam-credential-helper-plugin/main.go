@@ -16,13 +16,13 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"runtime"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
@@ -30,46 +30,26 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin/server"
 )
 
-const notByHand = "`plugin` serves the HashiCorp go-plugin interface (integrations/goplugin) to a host program " +
-	"that launches this binary; it is not meant to be run by hand. Ask for a token with `veeam-credential-helper get`"
-
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(cli.Guard(os.Stderr, func() int { return serve(os.Args[1:], os.Stderr) }))
 }
 
-func run(args []string, stderr io.Writer) (code int) {
-	defer func() {
-		// A panic must never print a stack that could hold a secret.
-		if r := recover(); r != nil {
-			fmt.Fprintln(stderr, "veeam-credential-helper: internal error (please report it with --debug output)")
-			code = exitcode.Unexpected
-		}
-	}()
-	var configPath, profile string
-	var debug bool
+// serve checks the command line and the handshake, then serves the plugin
+// until the host ends it; it returns the exit code.
+func serve(args []string, stderr io.Writer) int {
+	var g cli.Globals
 	fs := flag.NewFlagSet("veeam-credential-helper-plugin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&configPath, "config", "", "configuration file (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
-	fs.StringVar(&profile, "profile", "", "default profile (env VEEAM_PROFILE)")
-	fs.StringVar(&profile, "p", "", "short for --profile")
-	fs.BoolVar(&debug, "debug", false, "debug log lines (never secrets)")
+	g.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return exitcode.Usage
 	}
-	fail := func(err error) int {
-		e := exitcode.AsError(err)
-		fmt.Fprintf(stderr, "veeam-credential-helper: %s\n", e.Msg)
-		return e.Exit
-	}
 	// `plugin` is what veeam-credential-helper passes; nothing else is taken.
 	if rest := fs.Args(); len(rest) > 1 || len(rest) == 1 && rest[0] != "plugin" {
-		return fail(exitcode.UsageError("plugin takes no arguments"))
+		return cli.Report(stderr, exitcode.UsageError("plugin takes no arguments"))
 	}
-	switch v, ok := os.LookupEnv(goplugin.MagicCookieKey); {
-	case !ok:
-		return fail(exitcode.UsageError("%s", notByHand))
-	case v != goplugin.MagicCookieValue:
-		return fail(exitcode.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", goplugin.MagicCookieKey))
+	if err := cli.CheckPluginHandshake(); err != nil {
+		return cli.Report(stderr, err)
 	}
 	// A cached answer is a few microseconds of work between gRPC's reader,
 	// handler and writer goroutines; with one P they hand over on one
@@ -82,21 +62,12 @@ func run(args []string, stderr io.Writer) (code int) {
 	// stdout belongs to go-plugin: logs go to stderr as JSON lines, which
 	// the host's go-plugin client re-logs at their level.
 	level := hclog.Info
-	if debug {
+	if g.Debug {
 		level = hclog.Debug
 	}
 	log := hclog.New(&hclog.LoggerOptions{Level: level, Output: stderr, JSONFormat: true})
-	if configPath == "" {
-		configPath = os.Getenv("VEEAM_CREDENTIAL_HELPER_CONFIG")
-	}
-	if configPath == "" {
-		configPath = config.DefaultConfigPath()
-	}
-	if profile == "" {
-		profile = os.Getenv("VEEAM_PROFILE")
-	}
 	var impl goplugin.CredentialHelper
-	cfg, err := config.Load(configPath)
+	cfg, err := config.Load(g.ConfigPath(os.Getenv))
 	if err != nil {
 		// Serve anyway: every call answers the configuration error, so the
 		// host sees the one-line message and its exit code.
@@ -105,9 +76,9 @@ func run(args []string, stderr io.Writer) (code int) {
 	} else {
 		h := helper.New(cfg)
 		h.Stderr = stderr
-		h.Debug = debug
+		h.Debug = g.Debug
 		srv := server.New(h, log)
-		srv.DefaultProfile = profile
+		srv.DefaultProfile = g.ProfileName(os.Getenv)
 		impl = srv
 	}
 	goplugin.Serve(impl, log)

@@ -1,11 +1,22 @@
-// Package cli is what the front (cmd/veeam-credential-helper) and the engine
-// (cmd/veeam-credential-helper-engine) must read and answer alike: the global
-// flags, the JSON request's effect on `get`, and the credential answered. It
-// stays as light as the front (no HTTP, TLS or keyring code).
+// Package cli is the command core of veeam-credential-helper's three
+// programs: the global flags and what they resolve to (configuration path,
+// profile), the command table's types, Run (parse, dispatch, report, exit
+// code, the panic guard), and the one implementation of the commands that
+// read the cache: get, exec-credential and git.
+//
+// Those commands ask a Source for credentials. The engine
+// (cmd/internal/commands) passes one that always answers, from the cache or
+// the server; the front (cmd/veeam-credential-helper) passes one that
+// answers cache hits and says ErrMiss for everything else, and then execs
+// the engine with the same arguments and stdin. The package stays as light
+// as the front: no HTTP, TLS or keyring code (helper/hit's
+// TestLinksNoEngine checks the front's imports).
 package cli
 
 import (
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,32 +24,66 @@ import (
 	"strings"
 	"time"
 
-	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
+// Environment variables that stand in for global flags.
+const (
+	EnvConfig  = "VEEAM_CREDENTIAL_HELPER_CONFIG"
+	EnvProfile = "VEEAM_PROFILE"
+)
+
 // Globals are the flags every command takes, before or after its name.
 type Globals struct {
-	Config  string
+	// Config is --config: the configuration file.
+	Config string
+	// Profile is -p/--profile: the profile's name.
 	Profile string
-	Debug   bool
+	// Debug is --debug: debug lines on stderr.
+	Debug bool
 }
 
 // Register adds the global flags to fs.
 func (g *Globals) Register(fs *flag.FlagSet) {
-	fs.StringVar(&g.Config, "config", g.Config, "read the configuration from `PATH` (env VEEAM_CREDENTIAL_HELPER_CONFIG)")
-	fs.StringVar(&g.Profile, "profile", g.Profile, "use the profile `NAME` (env VEEAM_PROFILE)")
+	fs.StringVar(&g.Config, "config", g.Config, "read the configuration from `PATH` (env "+EnvConfig+")")
+	fs.StringVar(&g.Profile, "profile", g.Profile, "use the profile `NAME` (env "+EnvProfile+")")
 	fs.StringVar(&g.Profile, "p", g.Profile, "short for --profile")
 	fs.BoolVar(&g.Debug, "debug", g.Debug, "debug lines on stderr (never secrets)")
 }
 
+// ConfigPath is the configuration file: --config, else
+// $VEEAM_CREDENTIAL_HELPER_CONFIG, else config.DefaultConfigPath().
+func (g Globals) ConfigPath(getenv func(string) string) string {
+	if g.Config != "" {
+		return g.Config
+	}
+	if p := getenv(EnvConfig); p != "" {
+		return p
+	}
+	return config.DefaultConfigPath()
+}
+
+// ProfileName is -p, else $VEEAM_PROFILE, else "" (default_profile or the
+// only profile).
+func (g Globals) ProfileName(getenv func(string) string) string {
+	if g.Profile != "" {
+		return g.Profile
+	}
+	return getenv(EnvProfile)
+}
+
 // GetFlags are `get`'s own flags.
 type GetFlags struct {
-	Format       string
-	MinValid     time.Duration
+	// Format is --format, one of protocol.Formats().
+	Format string
+	// MinValid is --min-valid.
+	MinValid time.Duration
+	// ForceRefresh is --force-refresh.
 	ForceRefresh bool
-	NoStdin      bool
+	// NoStdin is --no-stdin.
+	NoStdin bool
 }
 
 // Register adds `get`'s flags to fs.
@@ -67,18 +112,27 @@ func ApplyRequest(jr protocol.Request, profileFlag string, profile *string, o *G
 	o.ForceRefresh = o.ForceRefresh || jr.ForceRefresh
 }
 
-// Credential is the answer of `get` for profile p's entry e.
-func Credential(p *config.Profile, e cache.Entry, source string) protocol.Credential {
-	return protocol.Credential{
-		Profile:     p.Name,
-		Product:     p.Product,
-		URL:         p.URL,
-		Username:    p.Identity(),
-		TokenType:   "Bearer",
-		AccessToken: e.AccessToken,
-		ExpiresAt:   e.ExpiresAt,
-		Source:      source,
+// Guard runs f and returns its exit code; a panic becomes one line on
+// stderr and exit code 1, never a stack, which could hold a secret.
+func Guard(stderr io.Writer, f func() int) (code int) {
+	defer func() {
+		if recover() != nil {
+			fmt.Fprintln(stderr, "veeam-credential-helper: internal error (please report it with --debug output)")
+			code = exitcode.Unexpected
+		}
+	}()
+	return f()
+}
+
+// Report writes err as one line on stderr and returns its exit code; an
+// error without a message (exec's COMMAND failed and said so itself)
+// writes nothing.
+func Report(stderr io.Writer, err error) int {
+	e := exitcode.AsError(err)
+	if e.Msg != "" {
+		fmt.Fprintf(stderr, "veeam-credential-helper: %s\n", e.Msg)
 	}
+	return e.Exit
 }
 
 // FindSibling finds the program name (".exe" added on Windows) installed

@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"flag"
@@ -13,13 +13,11 @@ import (
 // as an argument is tested in cmd/veeam-credential-helper).
 func TestNoSecretInArgv(t *testing.T) {
 	secretish := regexp.MustCompile(`(?i)password$|^password|secret|token$|assertion|mfa|passphrase|api-?key$`)
-	for name, cmd := range commands {
-		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	for _, cmd := range table() {
+		fs := flag.NewFlagSet(cmd.Name, flag.ContinueOnError)
 		var g cli.Globals
 		g.Register(fs)
-		if cmd.flags != nil {
-			cmd.flags(fs)
-		}
+		cmd.Prepare(fs)
 		fs.VisitAll(func(f *flag.Flag) {
 			// Boolean flags that say where to read a secret are fine.
 			if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool {
@@ -30,7 +28,7 @@ func TestNoSecretInArgv(t *testing.T) {
 				return
 			}
 			if secretish.MatchString(f.Name) {
-				t.Errorf("command %s has flag --%s, which would take a secret from argv", name, f.Name)
+				t.Errorf("command %s has flag --%s, which would take a secret from argv", cmd.Name, f.Name)
 			}
 		})
 	}

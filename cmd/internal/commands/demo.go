@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"crypto/rand"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/demoserve"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
@@ -17,35 +18,35 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
-func init() {
-	commands["demo"] = &command{summary: "a tour on the embedded emulator; --serve: emulated servers and a config to try clients with", flags: demoFlags, run: runDemo}
+func prepareDemo(fs *flag.FlagSet) func(*cli.Call) error {
+	serve := fs.Bool("serve", false, "serve every product on loopback with a ready configuration until interrupted")
+	return func(c *cli.Call) error {
+		if *serve {
+			return demoServe(c)
+		}
+		return demo(c)
+	}
 }
 
-var demoOpts struct{ serve bool }
-
-func demoFlags(fs *flag.FlagSet) {
-	fs.BoolVar(&demoOpts.serve, "serve", false, "serve every product on loopback with a ready configuration until interrupted")
-}
-
-// runDemoServe prints the export lines on stdout and serves until SIGINT or
+// demoServe prints the export lines on stdout and serves until SIGINT or
 // SIGTERM, then removes everything it made.
-func runDemoServe(c *cmdContext) error {
+func demoServe(c *cli.Call) error {
 	s, err := demoserve.Start("")
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := s.WriteExports(c.io.out); err != nil {
+	if err := s.WriteExports(c.Stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.io.err, "veeam-credential-helper: demo: %d emulated Veeam servers on 127.0.0.1, configuration %s\n", len(s.Emulators), s.ConfigPath)
-	fmt.Fprintln(c.io.err, "veeam-credential-helper: demo: paste the export lines above into another shell, then try: veeam-credential-helper get -p vbr --format token")
-	fmt.Fprintln(c.io.err, "veeam-credential-helper: demo: Ctrl-C stops the servers and removes the directory")
-	<-c.ctx.Done()
+	fmt.Fprintf(c.Stderr, "veeam-credential-helper: demo: %d emulated Veeam servers on 127.0.0.1, configuration %s\n", len(s.Emulators), s.ConfigPath)
+	fmt.Fprintln(c.Stderr, "veeam-credential-helper: demo: paste the export lines above into another shell, then try: veeam-credential-helper get -p vbr --format token")
+	fmt.Fprintln(c.Stderr, "veeam-credential-helper: demo: Ctrl-C stops the servers and removes the directory")
+	<-c.Ctx.Done()
 	if err := s.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.io.err, "veeam-credential-helper: demo: stopped; removed %s\n", s.Dir)
+	fmt.Fprintf(c.Stderr, "veeam-credential-helper: demo: stopped; removed %s\n", s.Dir)
 	return nil
 }
 
@@ -55,13 +56,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// runDemo starts the embedded emulators on loopback, writes a throwaway
+// demo starts the embedded emulators on loopback, writes a throwaway
 // configuration and walks through the flow with the real engine.
-func runDemo(c *cmdContext) error {
-	if demoOpts.serve {
-		return runDemoServe(c)
-	}
-	out := c.io.out
+func demo(c *cli.Call) error {
+	out := c.Stdout
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	step := func(n int, title string) { say("\n== %d. %s", n, title) }
 
@@ -128,13 +126,13 @@ ca_file = %q
 	// over is only the encrypted cache on disk.
 	get := func(r helper.Request) (*helper.Result, error) {
 		h := helper.New(cfg)
-		h.Stderr = c.io.err
-		h.Debug = c.g.Debug
-		return h.Get(c.ctx, r)
+		h.Stderr = c.Stderr
+		h.Debug = c.Globals.Debug
+		return h.Get(c.Ctx, r)
 	}
 	show := func(r *helper.Result, format string) {
 		var b strings.Builder
-		_ = protocol.Write(&b, format, credential(r))
+		_ = protocol.Write(&b, format, r.Credential())
 		for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
 			say("   %s", line)
 		}
@@ -187,9 +185,9 @@ ca_file = %q
 
 	step(6, "`logout`: the server session is revoked and the cached tokens deleted")
 	h := helper.New(cfg)
-	h.Stderr = c.io.err
+	h.Stderr = c.Stderr
 	tok := r.AccessToken
-	if err := h.Logout(c.ctx, "azure", false); err != nil {
+	if err := h.Logout(c.Ctx, "azure", false); err != nil {
 		return err
 	}
 	say("   token still accepted by the server: %v; logouts seen: %d", azure.Valid(tok), azure.Counts().Logouts)

@@ -1,9 +1,10 @@
-package main
+package commands
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 )
 
@@ -27,7 +28,7 @@ func TestPluginArgs(t *testing.T) {
 }
 
 func TestMagicCookieCopies(t *testing.T) {
-	if magicCookieKey != goplugin.MagicCookieKey || magicCookieValue != goplugin.MagicCookieValue {
-		t.Fatalf("magic cookie copies %q=%q differ from goplugin's %q=%q", magicCookieKey, magicCookieValue, goplugin.MagicCookieKey, goplugin.MagicCookieValue)
+	if cli.MagicCookieKey != goplugin.MagicCookieKey || cli.MagicCookieValue != goplugin.MagicCookieValue {
+		t.Fatalf("magic cookie copies %q=%q differ from goplugin's %q=%q", cli.MagicCookieKey, cli.MagicCookieValue, goplugin.MagicCookieKey, goplugin.MagicCookieValue)
 	}
 }

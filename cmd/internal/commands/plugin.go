@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"errors"
@@ -11,28 +11,14 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 )
 
-func init() {
-	commands["plugin"] = &command{summary: "serve the HashiCorp go-plugin interface to a host program (not run by hand)", run: runPlugin}
-}
-
-// The go-plugin handshake's magic cookie: the same strings as
-// goplugin.MagicCookieKey / MagicCookieValue (plugin_test.go checks). They
-// are copied because importing integrations/goplugin would link gRPC,
-// protobuf and go-plugin into this binary, whose package init would then
-// run on every cache hit.
-const (
-	magicCookieKey   = "VEEAM_CREDENTIAL_HELPER_PLUGIN"
-	magicCookieValue = "5a88cd38c6d0ba6482a83deb-veeam-credential-helper"
-)
-
-// pluginBinary is the program that serves the interface; runPlugin execs it.
+// pluginBinary is the program that serves the interface; plugin execs it.
 const pluginBinary = "veeam-credential-helper-plugin"
 
 // pluginArgs enters plugin mode by itself: when go-plugin's magic cookie is
 // in the environment and args name no command (a host launched the bare
 // binary), it appends the `plugin` command.
 func pluginArgs(args []string) []string {
-	if _, ok := os.LookupEnv(magicCookieKey); !ok {
+	if _, ok := os.LookupEnv(cli.MagicCookieKey); !ok {
 		return args
 	}
 	var g cli.Globals
@@ -45,35 +31,29 @@ func pluginArgs(args []string) []string {
 	return append(append([]string(nil), args...), "plugin")
 }
 
-const notByHand = "`plugin` serves the HashiCorp go-plugin interface (integrations/goplugin) to a host program " +
-	"that launches this binary; it is not meant to be run by hand. Ask for a token with `veeam-credential-helper get`"
-
-// runPlugin checks the handshake, then replaces this process with
+// plugin checks the handshake, then replaces this process with
 // veeam-credential-helper-plugin (same PID, same stdio and environment, so
 // the host's go-plugin client cannot tell), found next to this binary or
 // else on PATH.
-func runPlugin(c *cmdContext) error {
-	if len(c.args) > 0 {
+func plugin(c *cli.Call) error {
+	if len(c.Args) > 0 {
 		return exitcode.UsageError("plugin takes no arguments")
 	}
-	switch v, ok := os.LookupEnv(magicCookieKey); {
-	case !ok:
-		return exitcode.UsageError("%s", notByHand)
-	case v != magicCookieValue:
-		return exitcode.UsageError("%s is set but is not this version's magic cookie: the host was built for another plugin protocol", magicCookieKey)
+	if err := cli.CheckPluginHandshake(); err != nil {
+		return err
 	}
 	bin, err := findPluginBinary()
 	if err != nil {
 		return err
 	}
 	argv := []string{bin}
-	if c.g.Config != "" {
-		argv = append(argv, "--config", c.g.Config)
+	if c.Globals.Config != "" {
+		argv = append(argv, "--config", c.Globals.Config)
 	}
-	if c.g.Profile != "" {
-		argv = append(argv, "--profile", c.g.Profile)
+	if c.Globals.Profile != "" {
+		argv = append(argv, "--profile", c.Globals.Profile)
 	}
-	if c.g.Debug {
+	if c.Globals.Debug {
 		argv = append(argv, "--debug")
 	}
 	argv = append(argv, "plugin")

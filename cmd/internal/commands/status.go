@@ -1,4 +1,4 @@
-package main
+package commands
 
 import (
 	"flag"
@@ -6,26 +6,26 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/statusview"
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
 
-var statusOpts struct{ json bool }
-
-func statusFlags(fs *flag.FlagSet) {
-	fs.BoolVar(&statusOpts.json, "json", false, "JSON output (null for an absent time)")
+func prepareStatus(fs *flag.FlagSet) func(*cli.Call) error {
+	asJSON := fs.Bool("json", false, "JSON output (null for an absent time)")
+	return func(c *cli.Call) error { return status(c, *asJSON) }
 }
 
-// runStatus shows the profiles -p names or matches (every profile without
+// status shows the profiles -p names or matches (every profile without
 // -p; $VEEAM_PROFILE does not narrow it). A cache that cannot be read is
 // shown in each row's error column and makes the exit code non-zero.
-func runStatus(c *cmdContext) error {
-	h, err := c.helper(false)
+func status(c *cli.Call, asJSON bool) error {
+	h, err := newHelper(c, false)
 	if err != nil {
 		return err
 	}
-	names, err := statusview.Select(h.Config.ProfileNames(), c.g.Profile)
+	names, err := statusview.Select(h.Config.ProfileNames(), c.Globals.Profile)
 	if err != nil {
 		return err
 	}
@@ -45,10 +45,10 @@ func runStatus(c *cmdContext) error {
 	}
 	sts = slices.DeleteFunc(sts, func(s helper.Status) bool { return !shown[s.Profile] })
 	rows := statusview.Rows(sts, h.Config.DefaultProfile)
-	if statusOpts.json {
-		err = statusview.WriteJSON(c.io.out, rows)
+	if asJSON {
+		err = statusview.WriteJSON(c.Stdout, rows)
 	} else {
-		err = statusview.WriteTable(c.io.out, rows, time.Now())
+		err = statusview.WriteTable(c.Stdout, rows, time.Now())
 	}
 	if err != nil {
 		return err
