@@ -33,7 +33,7 @@ func stdinFile(t *testing.T, s string) *recordingReader {
 // miss, with what the front read of stdin kept for the engine.
 func TestAnswerInProcess(t *testing.T) {
 	e := testenv.New(t)
-	em := e.M365Profile(emulator.Options{}, `corp\svc-answer`, "pw-answer-in-process-0001", "VB365_ANSWER_PASSWORD", "")
+	em := e.M365Profile(emulator.Options{}, `corp\svc-answer`, "pw-answer-in-process-0001", "VB365_ANSWER_PASSWORD", nil)
 	for k, v := range e.Vars {
 		t.Setenv(k, v)
 	}

@@ -21,7 +21,7 @@ const (
 func inProcess(t *testing.T) (*emulator.Emulator, func(env map[string]string, stdin string, args ...string) (int, string, string)) {
 	t.Helper()
 	e := testenv.New(t)
-	em := e.M365Profile(emulator.Options{}, runUser, runPassword, "VB365_RUN_PASSWORD", "")
+	em := e.M365Profile(emulator.Options{}, runUser, runPassword, "VB365_RUN_PASSWORD", nil)
 	for k, v := range e.Vars {
 		t.Setenv(k, v) // secret sources read the process environment
 	}
