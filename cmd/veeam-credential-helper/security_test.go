@@ -5,9 +5,6 @@ package main
 // malformed input. Every case runs the real binary.
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,104 +26,6 @@ func assertOneLineNoLeak(t *testing.T, r testenv.Result, forbidden ...string) {
 		t.Errorf("stderr line is %d bytes: a body was dumped? %q", len(r.Stderr), r.Stderr)
 	}
 	testenv.NoSecrets(t, "output (stdout then stderr)", r.Stdout+r.Stderr, nil, forbidden...)
-}
-
-// modeOf is the permission bits of path.
-func modeOf(t *testing.T, path string) os.FileMode {
-	t.Helper()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fi.Mode().Perm()
-}
-
-func TestCacheDirPermissions(t *testing.T) {
-	e, _ := vb365Env(t, nil)
-	mustOK(t, e.Run("", "get"))
-	e.Vars["VB365_PASSWORD"] = m365Password
-	for _, d := range []string{e.CacheDir, filepath.Join(e.CacheDir, "tokens"), filepath.Join(e.CacheDir, "locks")} {
-		if m := modeOf(t, d); m != 0o700 {
-			t.Errorf("%s mode %#o, want 0700", d, m)
-		}
-	}
-	files := 0
-	filepath.Walk(e.CacheDir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			files++
-			if fi.Mode().Perm() != 0o600 {
-				t.Errorf("%s mode %#o, want 0600", p, fi.Mode().Perm())
-			}
-		}
-		return nil
-	})
-	if files < 2 { // one item, one lock file
-		t.Errorf("%d files in the cache dir", files)
-	}
-
-	for _, tc := range []struct {
-		dir  string
-		mode os.FileMode
-		args []string
-	}{
-		{e.CacheDir, 0o770, []string{"get"}},
-		{e.CacheDir, 0o702, []string{"get"}},
-		{e.CacheDir, 0o777, []string{"status"}},
-		{filepath.Join(e.CacheDir, "tokens"), 0o730, []string{"get"}},
-		{filepath.Join(e.CacheDir, "locks"), 0o707, []string{"get", "--force-refresh"}},
-	} {
-		name := fmt.Sprintf("%s %#o %v", filepath.Base(tc.dir), tc.mode, tc.args)
-		t.Run(name, func(t *testing.T) {
-			if err := os.Chmod(tc.dir, tc.mode); err != nil {
-				t.Fatal(err)
-			}
-			defer os.Chmod(tc.dir, 0o700)
-			r := e.Run("", tc.args...)
-			if r.Exit != 6 || !strings.Contains(r.Stderr, "writable by group or others") {
-				t.Errorf("exit %d %q", r.Exit, r.Stderr)
-			}
-			if strings.Contains(r.Stdout, "vb365-at-") {
-				t.Error("a token was answered from an unsafe cache dir")
-			}
-		})
-	}
-	mustOK(t, e.Run("", "get"))
-
-	t.Run("owned by another user", func(t *testing.T) {
-		const nobody = 65534
-		if err := os.Chown(e.CacheDir, nobody, nobody); err != nil {
-			if os.Geteuid() != 0 {
-				t.Skipf("not root and cannot chown: %v", err)
-			}
-			t.Fatal(err)
-		}
-		defer os.Chown(e.CacheDir, os.Geteuid(), os.Getegid())
-		r := e.Run("", "get")
-		if r.Exit != 6 || !strings.Contains(r.Stderr, "owned by") {
-			t.Errorf("exit %d %q", r.Exit, r.Stderr)
-		}
-	})
-	mustOK(t, e.Run("", "get"))
-
-	// A fresh cache dir is created 0700 even under a permissive umask.
-	t.Run("created 0700 under umask 0", func(t *testing.T) {
-		e2, _ := vb365Env(t, nil)
-		old := setUmask(0)
-		r := e2.Run("", "get")
-		setUmask(old)
-		mustOK(t, r)
-		for _, d := range []string{e2.CacheDir, filepath.Join(e2.CacheDir, "tokens"), filepath.Join(e2.CacheDir, "locks")} {
-			if m := modeOf(t, d); m != 0o700 {
-				t.Errorf("%s mode %#o", d, m)
-			}
-		}
-		filepath.Walk(e2.CacheDir, func(p string, fi os.FileInfo, err error) error {
-			if err == nil && !fi.IsDir() && fi.Mode().Perm() != 0o600 {
-				t.Errorf("%s mode %#o", p, fi.Mode().Perm())
-			}
-			return nil
-		})
-	})
 }
 
 func TestMalformedInputExit2(t *testing.T) {
