@@ -6,7 +6,10 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 )
 
@@ -25,9 +29,12 @@ var (
 	buildErr  error
 )
 
-// Binary builds cmd/veeam-credential-helper and, next to it,
-// cmd/veeam-credential-helper-plugin once per test process (with -race when
-// the tests run with it) and returns the first one's path.
+// Binary builds cmd/veeam-credential-helper and, next to it, the engine and
+// cmd/veeam-credential-helper-plugin (with -race when the tests run with
+// it) and returns the first one's path. The build is shared: `go test ./...`
+// runs the test processes of several packages at once, and each linking
+// three race-instrumented programs of its own was a large part of the
+// suite's time. One build per source tree, under a lock, serves them all.
 func Binary(t testing.TB) string {
 	t.Helper()
 	p, err := Build()
@@ -39,45 +46,121 @@ func Binary(t testing.TB) string {
 
 // Build is Binary for code that has no testing.TB (Example functions).
 func Build() (string, error) {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vch-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "veeam-credential-helper")
-		if runtime.GOOS == "windows" {
-			binPath += ".exe"
-		}
-		// The front execs veeam-credential-helper-engine, and the engine's
-		// `plugin` command veeam-credential-helper-plugin, from the same
-		// directory: build all three there (go build -o DIR/ writes each).
-		args := []string{"build", "-o", dir + string(filepath.Separator)}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		args = append(args, "github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper",
-			"github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper-engine",
-			"github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper-plugin")
-		cmd := exec.Command("go", args...)
-		cmd.Dir = moduleRoot()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	buildOnce.Do(func() { binPath, buildErr = sharedBuild() })
 	return binPath, buildErr
+}
+
+// sharedBuild returns the front's path in a directory named by the hash of
+// what the programs are built from, building them there unless another
+// test process did.
+func sharedBuild() (string, error) {
+	key, err := sourceKey()
+	if err != nil {
+		return "", err
+	}
+	root := filepath.Join(os.TempDir(), "vch-testbin")
+	if err := cache.EnsureDir(root); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	unlock, err := cache.NewFileLocker(root).Lock(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("waiting for another test process's build: %v", err)
+	}
+	defer unlock()
+	dir := filepath.Join(root, key)
+	front := filepath.Join(dir, exe("veeam-credential-helper"))
+	now := time.Now()
+	if _, err := os.Stat(front); err == nil {
+		os.Chtimes(dir, now, now) // in use: not pruned
+		return front, nil
+	}
+	pruneBuilds(root, key)
+	tmp, err := os.MkdirTemp(root, key+".tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	// The front execs veeam-credential-helper-engine, and the engine's
+	// `plugin` command veeam-credential-helper-plugin, from the same
+	// directory: build all three there (go build -o DIR/ writes each).
+	args := []string{"build", "-o", tmp + string(filepath.Separator)}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper",
+		"github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper-engine",
+		"github.com/veeam-tools/veeam-credential-helper/cmd/veeam-credential-helper-plugin")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = moduleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", err
+	}
+	return front, nil
+}
+
+// sourceKey hashes everything the programs are built from: the module's
+// non-test Go files, go.mod, go.sum, the toolchain, the target and -race.
+func sourceKey() (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s/%s race=%v GOFLAGS=%q\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, raceEnabled, os.Getenv("GOFLAGS"))
+	root := moduleRoot()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !(strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) && name != "go.mod" && name != "go.sum" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
+		h.Write(b)
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:32], err
+}
+
+// pruneBuilds removes the builds of other source trees no test process
+// used for two hours.
+func pruneBuilds(root, keep string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == keep || e.Name() == "locks" {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 2*time.Hour {
+			os.RemoveAll(filepath.Join(root, e.Name()))
+		}
+	}
+}
+
+func exe(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
 }
 
 // Engine is veeam-credential-helper-engine, built next to Binary: the
 // program the front hands every call it does not answer itself.
 func Engine(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(filepath.Dir(Binary(t)), "veeam-credential-helper-engine")
-	if runtime.GOOS == "windows" {
-		p += ".exe"
-	}
-	return p
+	return filepath.Join(filepath.Dir(Binary(t)), exe("veeam-credential-helper-engine"))
 }
 
 func moduleRoot() string {
