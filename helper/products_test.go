@@ -32,8 +32,7 @@ func productHome(t *testing.T, opts emulator.Options, user string, set func(*tes
 	em := e.Emulator(opts)
 	em.AddUser(user, ptPassword)
 	e.Vars["PT_PASSWORD"] = ptPassword
-	p := e.ProfileOf("p", opts.Product)
-	p.Username, p.PasswordEnv = user, "PT_PASSWORD"
+	p := e.UserProfile("p", opts.Product, user, "PT_PASSWORD")
 	if set != nil {
 		set(&p)
 	}

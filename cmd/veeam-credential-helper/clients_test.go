@@ -481,10 +481,9 @@ func TestGitSeveralProfiles(t *testing.T) {
 	em.AddUser("alice", "pw-alice-Z1")
 	em.AddUser("bob", "pw-bob-Z2")
 	e.Vars["PW_A"], e.Vars["PW_B"] = "pw-alice-Z1", "pw-bob-Z2"
-	a := e.ProfileOf("a", "vb365")
-	a.Username, a.PasswordEnv = "alice", "PW_A"
-	b := e.ProfileOf("b", "vb365")
-	b.Username, b.PasswordEnv, b.GitHosts = "bob", "PW_B", []string{"git-alias.test:8443"}
+	a := e.UserProfile("a", "vb365", "alice", "PW_A")
+	b := e.UserProfile("b", "vb365", "bob", "PW_B")
+	b.GitHosts = []string{"git-alias.test:8443"}
 	e.Profiles(a, b)
 	in := "protocol=https\nhost=" + gitHost(t, em) + "\n\n"
 

@@ -17,7 +17,7 @@ import (
 
 // herdSize is the number of processes started at once. The binary is
 // race-instrumented when the tests are, so it stays modest.
-const herdSize = 32
+const herdSize = 16
 
 type herdResult struct {
 	exit           int

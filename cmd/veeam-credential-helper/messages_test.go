@@ -30,10 +30,8 @@ func TestGitProfileFlagForAnotherHost(t *testing.T) {
 	m365.AddUser("alice", "pw-alice-Z1")
 	azure.AddUser("bob", "pw-bob-Z2")
 	e.Vars["PW_A"], e.Vars["PW_B"] = "pw-alice-Z1", "pw-bob-Z2"
-	a := e.ProfileOf("m365", "vb365")
-	a.Username, a.PasswordEnv = "alice", "PW_A"
-	b := e.ProfileOf("azure", "vbazure")
-	b.Username, b.PasswordEnv = "bob", "PW_B"
+	a := e.UserProfile("m365", "vb365", "alice", "PW_A")
+	b := e.UserProfile("azure", "vbazure", "bob", "PW_B")
 	e.Profiles(a, b)
 	mustOK(t, e.Run("", "-p", "azure", "get", "--no-stdin")) // azure's token is cached: the front could answer it
 	in := "protocol=https\nhost=" + gitHost(t, m365) + "\n\n"

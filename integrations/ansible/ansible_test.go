@@ -70,10 +70,8 @@ func newFixture(t *testing.T) *fixture {
 	em.AddUser(badUser, badPassword)
 	e.Vars["VB365_PASSWORD"] = goodPassword
 	e.Vars["OTHER_PASSWORD"] = wrongPasswd
-	good := e.ProfileOf("m365", "vb365")
-	good.Username, good.PasswordEnv = goodUser, "VB365_PASSWORD"
-	bad := e.ProfileOf("bad", "vb365")
-	bad.Username, bad.PasswordEnv = badUser, "OTHER_PASSWORD"
+	good := e.UserProfile("m365", "vb365", goodUser, "VB365_PASSWORD")
+	bad := e.UserProfile("bad", "vb365", badUser, "OTHER_PASSWORD")
 	e.Write(testenv.Config{DefaultProfile: "m365", Profiles: []testenv.Profile{good, bad}})
 
 	dir := t.TempDir()

@@ -191,8 +191,7 @@ func TestPluginDefaultProfileFromEnvironment(t *testing.T) {
 	e, em := home(t, emulator.Options{}, nil)
 	em.AddUser("second-user", "pw-second")
 	e.Vars["SECOND_PASSWORD"] = "pw-second"
-	second := e.ProfileOf("second", "vb365")
-	second.Username, second.PasswordEnv = "second-user", "SECOND_PASSWORD"
+	second := e.UserProfile("second", "vb365", "second-user", "SECOND_PASSWORD")
 	e.Profiles(e.Config.Profiles[0], second)
 	ctx := ctxT(t)
 

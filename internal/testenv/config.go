@@ -141,3 +141,12 @@ func (e *Env) ProfileOf(name, product string) Profile {
 	}
 	return Profile{Name: name, Product: product, URL: em.URL(), CAFile: e.CAFile(product)}
 }
+
+// UserProfile is ProfileOf for username, whose password the test puts in
+// the variable passwordEnv.
+func (e *Env) UserProfile(name, product, username, passwordEnv string) Profile {
+	e.T.Helper()
+	p := e.ProfileOf(name, product)
+	p.Username, p.PasswordEnv = username, passwordEnv
+	return p
+}

@@ -26,8 +26,7 @@ func (e *Env) M365Profile(opts emulator.Options, user, password, passwordEnv str
 	em := e.Emulator(opts)
 	em.AddUser(user, password)
 	e.Vars[passwordEnv] = password
-	p := e.ProfileOf("m365", emulator.ProductVB365)
-	p.Username, p.PasswordEnv = user, passwordEnv
+	p := e.UserProfile("m365", emulator.ProductVB365, user, passwordEnv)
 	if set != nil {
 		set(&p)
 	}
