@@ -4,7 +4,10 @@ package main
 // engine does, and hands everything else to the engine with stdin intact.
 
 import (
+	"bytes"
 	"context"
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
+	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/commands"
 	"io"
 	"net/http"
 	"os"
@@ -52,12 +55,21 @@ func runAlone(t *testing.T, e *testenv.Env, bin, stdin string, env []string, arg
 	return e.RunOf(context.Background(), bin, stdin, args...)
 }
 
+// The front answers every hit as the engine does, byte for byte: both run
+// in process here (cli.Answer with the front's hit source, commands.Run);
+// TestFrontAnswersHitsAlone checks that the program does it by itself.
 func TestFrontAnswersHitsLikeTheEngine(t *testing.T) {
 	e, em := vb365Env(t, nil)
-	mustOK(t, e.Run("", "get"))
+	for k, v := range e.Vars {
+		t.Setenv(k, v) // secret sources and the cache's passphrase read the process environment
+	}
+	var discard bytes.Buffer
+	if code := commands.Run([]string{"get"}, nil, &discard, &discard, func(k string) string { return map[string]string{cli.EnvConfig: e.ConfigPath}[k] }); code != 0 {
+		t.Fatalf("the grant: exit %d: %s", code, discard.String())
+	}
 	calls := em.Counts().TokenCalls
-	front := frontAlone(t)
 	host := gitHost(t, em)
+	front := cli.Program{Commands: cli.HitCommands(), Source: newHitSource}
 	const v1 = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`
 	const v1beta1 = `{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":{}}`
 	const v1interactive = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}`
@@ -107,21 +119,51 @@ func TestFrontAnswersHitsLikeTheEngine(t *testing.T) {
 		{"git get another host", "protocol=https\nhost=github.com\n\n", nil, []string{"git", "get"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := runAlone(t, e, front, tc.stdin, tc.env, tc.args...)
-			want := runAlone(t, e, testenv.Engine(t), tc.stdin, tc.env, tc.args...)
-			if want.Exit != 0 || want.Stderr != "" {
-				t.Fatalf("engine: %+v", want)
+			env := map[string]string{cli.EnvConfig: e.ConfigPath}
+			for _, kv := range tc.env {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
 			}
-			if got.Exit != want.Exit || got.Stdout != want.Stdout || got.Stderr != want.Stderr {
-				t.Fatalf("front answered differently from the engine:\nfront  %+v\nengine %+v", got, want)
+			getenv := func(k string) string { return env[k] }
+			var want, werr bytes.Buffer
+			if code := commands.Run(tc.args, strings.NewReader(tc.stdin), &want, &werr, getenv); code != 0 || werr.Len() != 0 {
+				t.Fatalf("engine: exit %d, stderr %q", code, werr.String())
 			}
-			if !strings.Contains(tc.name, "another") && tc.name != "git get plain http" && !strings.Contains(got.Stdout, "vb365-at-") {
-				t.Fatalf("no token in the answer: %q", got.Stdout)
+			got, ok := cli.Answer(front, tc.args, stdinFile(t, tc.stdin), getenv)
+			if !ok || string(got) != want.String() {
+				t.Fatalf("front answered differently from the engine:\nfront  %v %q\nengine %q", ok, got, want.String())
+			}
+			if !strings.Contains(tc.name, "another") && tc.name != "git get plain http" && !strings.Contains(string(got), "vb365-at-") {
+				t.Fatalf("no token in the answer: %q", got)
 			}
 		})
 	}
 	if n := em.Counts().TokenCalls; n != calls {
 		t.Fatalf("cache hits made %d token calls", n-calls)
+	}
+}
+
+// The front program answers a hit by itself: without the engine next to
+// it or on PATH, get, exec-credential and git get answer the cached token.
+func TestFrontAnswersHitsAlone(t *testing.T) {
+	e, em := vb365Env(t, nil)
+	mustOK(t, e.Run("", "get"))
+	front := frontAlone(t)
+	const v1 = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}`
+	for _, tc := range []struct {
+		stdin string
+		env   []string
+		args  []string
+		has   string
+	}{
+		{"", nil, []string{"get", "--format", "token"}, "vb365-at-"},
+		{"", []string{"KUBERNETES_EXEC_INFO=" + v1}, []string{"exec-credential"}, `"token":"vb365-at-`},
+		{"protocol=https\nhost=" + gitHost(t, em) + "\n\n", nil, []string{"git", "get"}, "password=vb365-at-"},
+	} {
+		r := runAlone(t, e, front, tc.stdin, tc.env, tc.args...)
+		if r.Exit != 0 || r.Stderr != "" || !strings.Contains(r.Stdout, tc.has) {
+			t.Errorf("%v alone: %+v", tc.args, r)
+		}
 	}
 }
 

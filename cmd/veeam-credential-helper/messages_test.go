@@ -8,19 +8,6 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
-// `get` in a `while read` loop reads the loop's input as its request: the
-// error says how to leave stdin alone.
-func TestStdinNotJSONMentionsNoStdin(t *testing.T) {
-	e, em := vb365Env(t, nil)
-	r := e.Run("host-1\nhost-2\n", "get", "--format", "token")
-	if r.Exit != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, "--no-stdin") || strings.Count(r.Stderr, "\n") != 1 {
-		t.Fatalf("exit %d stdout %q stderr %q", r.Exit, r.Stdout, r.Stderr)
-	}
-	if n := em.Counts().TokenCalls; n != 0 {
-		t.Errorf("%d token calls", n)
-	}
-}
-
 // git run as `-p NAME git` for a host that is not NAME's: a clear error,
 // never another profile's token (also when that token is cached).
 func TestGitProfileFlagForAnotherHost(t *testing.T) {

@@ -1,13 +1,11 @@
 package main
 
-// Faults that need processes: a process killed while it holds the lock, and
-// processes without a terminal. The flow's faults (retries, Retry-After,
-// garbage, dropped and hung connections, corrupt items) are tested in
-// process in package helper.
+// A fault that needs processes: one killed while it holds the lock. The
+// flow's faults (retries, Retry-After, garbage, dropped and hung
+// connections, corrupt items) are tested in process in package helper.
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,30 +58,5 @@ func TestKilledMidGrantReleasesLock(t *testing.T) {
 	// hold anything back either: a third call answers from the cache.
 	if a := decode(t, e.Run("", "get")); a.Source != "cache" {
 		t.Errorf("third call source %s", a.Source)
-	}
-}
-
-// Without a terminal a missing secret is exit 5 at once, never a prompt:
-// stdin is not a terminal, whatever kubectl says.
-func TestNoTerminalNoSecretExit5(t *testing.T) {
-	e, em := vb365Env(t, nil)
-	delete(e.Vars, "VB365_PASSWORD")
-	r := e.Run(`{"profile":"m365"}`, "get")
-	if r.Exit != 5 || !strings.Contains(r.Stderr, "password_env") || !strings.Contains(r.Stderr, "login") {
-		t.Errorf("get: exit %d %q", r.Exit, r.Stderr)
-	}
-	e.Vars["KUBERNETES_EXEC_INFO"] = `{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":true}}`
-	r = e.Run("", "exec-credential")
-	delete(e.Vars, "KUBERNETES_EXEC_INFO")
-	if r.Exit != 5 || r.Stdout != "" || !strings.Contains(r.Stderr, "password_env") {
-		t.Errorf("exec-credential, interactive, no terminal: exit %d %q", r.Exit, r.Stderr)
-	}
-	// login without --password-stdin and without a terminal.
-	r = e.Run("", "login")
-	if r.Exit != 5 || !strings.Contains(r.Stderr, "--password-stdin") {
-		t.Errorf("login without a terminal: exit %d %q", r.Exit, r.Stderr)
-	}
-	if n := em.Counts(); n.TokenCalls != 0 {
-		t.Errorf("the server was called %d times without a password", n.TokenCalls)
 	}
 }
