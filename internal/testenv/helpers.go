@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -167,4 +168,39 @@ func (s *Buffer) Take() string {
 	out := s.b.String()
 	s.b.Reset()
 	return out
+}
+
+// Answer is get's JSON answer, or its error body.
+type Answer struct {
+	Profile     string    `json:"profile"`
+	Product     string    `json:"product"`
+	URL         string    `json:"url"`
+	Username    string    `json:"username"`
+	TokenType   string    `json:"token_type"`
+	AccessToken string    `json:"access_token"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	Source      string    `json:"source"`
+	Error       *struct {
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		ExitCode int    `json:"exit_code"`
+	} `json:"error"`
+}
+
+// Decode is r's stdout as get's JSON answer; anything else fails the test.
+func Decode(t testing.TB, r Result) Answer {
+	t.Helper()
+	var a Answer
+	if err := json.Unmarshal([]byte(r.Stdout), &a); err != nil {
+		t.Fatalf("stdout is not a JSON answer: %v\nstdout=%q\nstderr=%q", err, r.Stdout, r.Stderr)
+	}
+	return a
+}
+
+// MustOK fails the test unless r exited 0.
+func MustOK(t testing.TB, r Result) {
+	t.Helper()
+	if r.Exit != 0 {
+		t.Fatalf("exit %d\nstdout=%s\nstderr=%s", r.Exit, r.Stdout, r.Stderr)
+	}
 }

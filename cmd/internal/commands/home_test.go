@@ -8,7 +8,6 @@ package commands
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -73,39 +72,6 @@ func vb365Env(t *testing.T, set func(*testenv.Profile)) (*home, *emulator.Emulat
 	return e, em
 }
 
-// answer is get's JSON answer or error body.
-type answer struct {
-	Profile     string    `json:"profile"`
-	Product     string    `json:"product"`
-	URL         string    `json:"url"`
-	Username    string    `json:"username"`
-	TokenType   string    `json:"token_type"`
-	AccessToken string    `json:"access_token"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	Source      string    `json:"source"`
-	Error       *struct {
-		Code     string `json:"code"`
-		Message  string `json:"message"`
-		ExitCode int    `json:"exit_code"`
-	} `json:"error"`
-}
-
-func decode(t *testing.T, r testenv.Result) answer {
-	t.Helper()
-	var a answer
-	if err := json.Unmarshal([]byte(r.Stdout), &a); err != nil {
-		t.Fatalf("stdout is not a JSON answer: %v\nstdout=%q\nstderr=%q", err, r.Stdout, r.Stderr)
-	}
-	return a
-}
-
-func mustOK(t *testing.T, r testenv.Result) {
-	t.Helper()
-	if r.Exit != 0 {
-		t.Fatalf("exit %d\nstdout=%s\nstderr=%s", r.Exit, r.Stdout, r.Stderr)
-	}
-}
-
 // assertOneLineNoLeak checks a failure's output: one line on stderr and
 // none of the given strings anywhere.
 func assertOneLineNoLeak(t *testing.T, r testenv.Result, forbidden ...string) {
@@ -120,3 +86,11 @@ func assertOneLineNoLeak(t *testing.T, r testenv.Result, forbidden ...string) {
 }
 
 func gitHost(em *emulator.Emulator) string { return strings.TrimPrefix(em.URL(), "https://") }
+
+// get's answer, read as testenv reads it.
+type answer = testenv.Answer
+
+var (
+	decode = testenv.Decode
+	mustOK = testenv.MustOK
+)
