@@ -28,7 +28,7 @@ func TestDemoServe(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, testenv.Binary(t), "demo", "--serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Dir, "TMPDIR=" + e.Dir}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Dir, "TMPDIR=" + e.Dir}, testenv.RaceEnv()...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -39,7 +39,7 @@ func TestDemoServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Dir}
+	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Dir}, testenv.RaceEnv()...)
 	vars := map[string]string{}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() && sc.Text() != "" {

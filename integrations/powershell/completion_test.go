@@ -13,7 +13,9 @@ import (
 // `veeam-credential-helper completion powershell` parses as PowerShell.
 func TestCompletionScriptParses(t *testing.T) {
 	node, dir := parser(t)
-	out, err := exec.Command(testenv.Binary(t), "completion", "powershell").Output()
+	cmd := exec.Command(testenv.Binary(t), "completion", "powershell")
+	cmd.Env = append(os.Environ(), testenv.RaceEnv()...)
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -243,17 +243,22 @@ func (e *Env) CommandOf(ctx context.Context, bin string, args ...string) *exec.C
 func (e *Env) Environ() []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.Dir, "XDG_CONFIG_HOME=" + filepath.Join(e.Dir, "xdg-config"),
 		"XDG_CACHE_HOME=" + filepath.Join(e.Dir, "xdg-cache"), "VEEAM_CREDENTIAL_HELPER_CONFIG=" + e.ConfigPath}
-	if raceEnabled {
-		// A race-built binary sleeps 1s before a zero exit (GORACE
-		// atexit_sleep_ms defaults to 1000): that was most of every
-		// process-level test's time under -race. Races are still reported
-		// (exit 66).
-		env = append(env, "GORACE=atexit_sleep_ms=0")
-	}
+	env = append(env, RaceEnv()...)
 	for k, v := range e.Vars {
 		env = append(env, k+"="+v)
 	}
 	return env
+}
+
+// RaceEnv is what a program built with -race needs in its environment not
+// to sleep a second before a zero exit (GORACE atexit_sleep_ms defaults to
+// 1000): that was most of every process-level test's time under -race.
+// Races are still reported (exit 66). Nil without -race.
+func RaceEnv() []string {
+	if raceEnabled {
+		return []string{"GORACE=atexit_sleep_ms=0"}
+	}
+	return nil
 }
 
 // RunContext is Run with a context (a hung process is killed when it ends).
