@@ -622,23 +622,14 @@ func TestConcurrentHelpersOneGrantOneRefresh(t *testing.T) {
 			}
 		}
 		res := make([]*helper.Result, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range helpers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				r, err := helpers[i].Get(t.Context(), m365)
-				if err != nil {
-					t.Errorf("goroutine %d: %v", i, err)
-					return
-				}
-				res[i] = r
-			}()
-		}
-		close(start)
-		wg.Wait()
+		testenv.AtOnce(n, func(i int) {
+			r, err := helpers[i].Get(t.Context(), m365)
+			if err != nil {
+				t.Errorf("goroutine %d: %v", i, err)
+				return
+			}
+			res[i] = r
+		})
 		tokens, sources = map[string]int{}, map[string]int{}
 		for _, r := range res {
 			if r != nil {
@@ -678,24 +669,18 @@ func TestConcurrentTwoIdentities(t *testing.T) {
 	for i := range helpers {
 		helpers[i] = x.command()
 	}
-	var wg sync.WaitGroup
 	tokens := sync.Map{}
-	for i := range helpers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			profile := fmt.Sprintf("p%d", i%2)
-			r, err := helpers[i].Get(t.Context(), helper.Request{Profile: profile})
-			if err != nil {
-				t.Errorf("%s: %v", profile, err)
-				return
-			}
-			if prev, loaded := tokens.LoadOrStore(profile, token(r)); loaded && prev != token(r) {
-				t.Errorf("%s: two tokens for one identity", profile)
-			}
-		}()
-	}
-	wg.Wait()
+	testenv.AtOnce(len(helpers), func(i int) {
+		profile := fmt.Sprintf("p%d", i%2)
+		r, err := helpers[i].Get(t.Context(), helper.Request{Profile: profile})
+		if err != nil {
+			t.Errorf("%s: %v", profile, err)
+			return
+		}
+		if prev, loaded := tokens.LoadOrStore(profile, token(r)); loaded && prev != token(r) {
+			t.Errorf("%s: two tokens for one identity", profile)
+		}
+	})
 	if c := em.Counts(); c.Grants["password"] != 2 || c.TokenCalls != 2 {
 		t.Errorf("server saw %d token calls, %d password grants; want 2", c.TokenCalls, c.Grants["password"])
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -82,20 +81,9 @@ func TestTokenSourceConcurrentCallsOneGrant(t *testing.T) {
 	em.SetDelay(300 * time.Millisecond)
 	ts := h.TokenSource(context.Background(), "m365")
 	const n = 50
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	toks := make([]*oauth2.Token, n)
 	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			toks[i], errs[i] = ts.Token()
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(n, func(i int) { toks[i], errs[i] = ts.Token() })
 	grants := 0
 	for i := 0; i < n; i++ {
 		if errs[i] != nil {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,28 +37,19 @@ func herd(t *testing.T, e *testenv.Env, n int, args ...string) []herdResult {
 		outs[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
 		cmds[i].Stdout, cmds[i].Stderr = outs[i], errs[i]
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	res := make([]herdResult, n)
-	for i := range cmds {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			err := cmds[i].Run()
-			r := herdResult{stdout: outs[i].String(), stderr: errs[i].String()}
-			if ee, ok := err.(*exec.ExitError); ok {
-				r.exit = ee.ExitCode()
-			} else if err != nil {
-				r.exit = -1
-				r.stderr += err.Error()
-			}
-			json.Unmarshal(outs[i].Bytes(), &r.answer)
-			res[i] = r
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(n, func(i int) {
+		err := cmds[i].Run()
+		r := herdResult{stdout: outs[i].String(), stderr: errs[i].String()}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.exit = ee.ExitCode()
+		} else if err != nil {
+			r.exit = -1
+			r.stderr += err.Error()
+		}
+		json.Unmarshal(outs[i].Bytes(), &r.answer)
+		res[i] = r
+	})
 	return res
 }
 

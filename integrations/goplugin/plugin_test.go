@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -229,26 +228,17 @@ func TestPluginConcurrentGetsCauseOneGrant(t *testing.T) {
 	c, _ := launch(t, e)
 	ctx := ctxT(t)
 	const n = 50
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	tokens := make([]string, n)
 	sources := make([]string, n)
 	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			cred, err := c.GetCredential(ctx, goplugin.Request{Profile: "m365"})
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			tokens[i], sources[i] = cred.AccessToken, cred.Source
-		}(i)
-	}
-	close(start)
-	wg.Wait()
+	testenv.AtOnce(n, func(i int) {
+		cred, err := c.GetCredential(ctx, goplugin.Request{Profile: "m365"})
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		tokens[i], sources[i] = cred.AccessToken, cred.Source
+	})
 	grants := 0
 	for i := 0; i < n; i++ {
 		if errs[i] != nil {

@@ -204,3 +204,20 @@ func MustOK(t testing.TB, r Result) {
 		t.Fatalf("exit %d\nstdout=%s\nstderr=%s", r.Exit, r.Stdout, r.Stderr)
 	}
 }
+
+// AtOnce runs f(0) … f(n-1) in n goroutines released together, the way
+// concurrent callers arrive, and waits for all of them.
+func AtOnce(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			f(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
