@@ -478,11 +478,8 @@ func TestGitHelperDirect(t *testing.T) {
 func TestGitSeveralProfiles(t *testing.T) {
 	e := testenv.New(t)
 	em := e.Emulator(emulator.Options{Product: "vb365"})
-	em.AddUser("alice", "pw-alice-Z1")
-	em.AddUser("bob", "pw-bob-Z2")
-	e.Vars["PW_A"], e.Vars["PW_B"] = "pw-alice-Z1", "pw-bob-Z2"
-	a := e.UserProfile("a", "vb365", "alice", "PW_A")
-	b := e.UserProfile("b", "vb365", "bob", "PW_B")
+	a := e.User("a", "vb365", "alice", "pw-alice-Z1")
+	b := e.User("b", "vb365", "bob", "pw-bob-Z2")
 	b.GitHosts = []string{"git-alias.test:8443"}
 	e.Profiles(a, b)
 	in := "protocol=https\nhost=" + gitHost(t, em) + "\n\n"
@@ -657,13 +654,8 @@ func TestEnvQuotingUnderShells(t *testing.T) {
 func TestGitProfileFlagForAnotherHost(t *testing.T) {
 	e := testenv.New(t)
 	m365 := e.Emulator(emulator.Options{Product: "vb365"})
-	azure := e.Emulator(emulator.Options{Product: "vbazure"})
-	m365.AddUser("alice", "pw-alice-Z1")
-	azure.AddUser("bob", "pw-bob-Z2")
-	e.Vars["PW_A"], e.Vars["PW_B"] = "pw-alice-Z1", "pw-bob-Z2"
-	a := e.UserProfile("m365", "vb365", "alice", "PW_A")
-	b := e.UserProfile("azure", "vbazure", "bob", "PW_B")
-	e.Profiles(a, b)
+	e.Emulator(emulator.Options{Product: "vbazure"})
+	e.Profiles(e.User("m365", "vb365", "alice", "pw-alice-Z1"), e.User("azure", "vbazure", "bob", "pw-bob-Z2"))
 	mustOK(t, e.Run("", "-p", "azure", "get", "--no-stdin")) // azure's token is cached: the front could answer it
 	in := "protocol=https\nhost=" + gitHost(t, m365) + "\n\n"
 	r := e.Run(in, "-p", "azure", "git", "get")

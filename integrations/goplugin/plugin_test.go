@@ -187,11 +187,8 @@ func TestPluginModeByMagicCookieAlone(t *testing.T) {
 }
 
 func TestPluginDefaultProfileFromEnvironment(t *testing.T) {
-	e, em := home(t, emulator.Options{}, nil)
-	em.AddUser("second-user", "pw-second")
-	e.Vars["SECOND_PASSWORD"] = "pw-second"
-	second := e.UserProfile("second", "vb365", "second-user", "SECOND_PASSWORD")
-	e.Profiles(e.Config.Profiles[0], second)
+	e, _ := home(t, emulator.Options{}, nil)
+	e.Profiles(e.Config.Profiles[0], e.User("second", "vb365", "second-user", "pw-second"))
 	ctx := ctxT(t)
 
 	// Two profiles, no default_profile: a request must name one.

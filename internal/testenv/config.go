@@ -150,3 +150,23 @@ func (e *Env) UserProfile(name, product, username, passwordEnv string) Profile {
 	p.Username, p.PasswordEnv = username, passwordEnv
 	return p
 }
+
+// User registers username with password on the home's emulator of product
+// and returns a profile named name for that user, the password in the
+// variable PASSWORD_<NAME>.
+func (e *Env) User(name, product, username, password string) Profile {
+	e.T.Helper()
+	em := e.Emulators[product]
+	if em == nil {
+		e.T.Fatalf("no %s emulator in this home", product)
+	}
+	em.AddUser(username, password)
+	env := "PASSWORD_" + strings.ToUpper(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, name))
+	e.Vars[env] = password
+	return e.UserProfile(name, product, username, env)
+}
