@@ -1,14 +1,11 @@
 package commands
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
-	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
 const (
@@ -17,24 +14,18 @@ const (
 )
 
 // inProcess is a home with one vb365 profile "m365" and a function that
-// runs the engine in this process on it.
+// runs the engine in this process on it, with env for what getenv answers.
 func inProcess(t *testing.T) (*emulator.Emulator, func(env map[string]string, stdin string, args ...string) (int, string, string)) {
 	t.Helper()
-	e := testenv.New(t)
+	e := newHome(t)
 	em := e.M365Profile(emulator.Options{}, runUser, runPassword, "VB365_RUN_PASSWORD", nil)
-	for k, v := range e.Vars {
-		t.Setenv(k, v) // secret sources read the process environment
-	}
 	return em, func(env map[string]string, stdin string, args ...string) (int, string, string) {
-		getenv := func(k string) string {
-			if k == cli.EnvConfig {
-				return e.ConfigPath
-			}
-			return env[k]
+		for k, v := range env {
+			e.Vars[k] = v
+			defer delete(e.Vars, k)
 		}
-		var out, errb bytes.Buffer
-		code := Run(args, strings.NewReader(stdin), &out, &errb, getenv)
-		return code, out.String(), errb.String()
+		r := e.Run(stdin, args...)
+		return r.Exit, r.Stdout, r.Stderr
 	}
 }
 
