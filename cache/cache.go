@@ -15,6 +15,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -22,14 +23,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/veeam-tools/veeam-credential-helper/internal/jsonread"
 )
 
 // Entry is what one identity's cache holds.
@@ -73,109 +72,28 @@ func EncodeEntry(e Entry) ([]byte, error) {
 	return b, nil
 }
 
-var errEntryJSON = errors.New("cache entry is not valid JSON")
-
 // DecodeEntry parses what EncodeEntry wrote. Anything else (garbage, another
 // version, trailing data) is an error whose text never quotes the input.
-//
-// It runs on every cache hit, in a process that often does nothing else, so
-// it reads the JSON by hand (internal/jsonread) rather than with
-// encoding/json, whose first decode of a struct type builds its field cache by
-// reflection. It accepts what json.Decoder.Decode into a struct of the
-// entry's fields (with "v" an *int) accepted, with the same results:
-//
-//   - one JSON value; only whitespace may follow it (json.Decoder.More let a
-//     trailing "]" or "}" through: no longer);
-//   - an object, or null (which sets nothing: "no version");
-//   - "v" an integer literal that fits an int, and 1; null there unsets it;
-//   - the string fields JSON strings, unescaped as encoding/json does
-//     (invalid UTF-8 and lone surrogates become U+FFFD), and the times parsed
-//     by time.Time.UnmarshalJSON from the raw quoted bytes (RFC 3339, escapes
-//     not decoded); null leaves a field as it was; any other type is an error
-//     ("not valid JSON", as a syntax error);
-//   - unknown keys skipped whatever their value;
-//   - a repeated key: the last one wins, as in encoding/json.
-//
-// Keys match exactly (after unescaping). encoding/json matched them
-// case-insensitively too ("Access_Token"), but EncodeEntry, the only writer,
-// writes them in lower case: an entry with other spellings is not ours.
 func DecodeEntry(b []byte) (Entry, error) {
-	var (
-		e    Entry
-		v    int
-		hasV bool
-	)
-	r := jsonread.New(b)
-	r.SkipSpace()
-	switch r.Peek() {
-	case '{':
-		ok := r.Object(1, func(key []byte) bool {
-			switch string(key) { // exact match: see above
-			case "v":
-				if r.Peek() == 'n' {
-					hasV = false
-					return r.Literal("null")
-				}
-				raw, isInt, ok := r.Number()
-				if !ok || !isInt {
-					return false
-				}
-				n, err := strconv.ParseInt(string(raw), 10, 0)
-				v, hasV = int(n), true
-				return err == nil
-			case "access_token":
-				return r.StringInto(&e.AccessToken)
-			case "refresh_token":
-				return r.StringInto(&e.RefreshToken)
-			case "token_type":
-				return r.StringInto(&e.TokenType)
-			case "cookies":
-				return r.StringInto(&e.Cookies)
-			case "expires_at":
-				return entryTime(&r, &e.ExpiresAt)
-			case "issued_at":
-				return entryTime(&r, &e.IssuedAt)
-			}
-			return r.Skip(1)
-		})
-		if !ok {
-			return Entry{}, errEntryJSON
-		}
-	case 'n': // null: a valid value that sets nothing
-		if !r.Literal("null") {
-			return Entry{}, errEntryJSON
-		}
-	default:
-		return Entry{}, errEntryJSON
+	var w struct {
+		wireEntry
+		V *int `json:"v"` // shadows wireEntry.V: nil when "v" is missing
 	}
-	if !r.AtEnd() {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&w); err != nil {
+		return Entry{}, errors.New("cache entry is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
 		return Entry{}, errors.New("cache entry has trailing data")
 	}
-	if !hasV {
+	if w.V == nil {
 		return Entry{}, errors.New("cache entry has no version")
 	}
-	if v != entryVersion {
-		return Entry{}, fmt.Errorf("cache entry version %d is not supported", v)
+	if *w.V != entryVersion {
+		return Entry{}, fmt.Errorf("cache entry version %d is not supported", *w.V)
 	}
-	return e, nil
-}
-
-// entryTime reads a time field as encoding/json did: time.Time.UnmarshalJSON
-// on the raw quoted string; null leaves it as it is.
-func entryTime(r *jsonread.Reader, dst *time.Time) bool {
-	if r.Peek() == 'n' {
-		return r.Literal("null")
-	}
-	raw, ok := r.RawString()
-	if !ok {
-		return false
-	}
-	var t time.Time
-	if t.UnmarshalJSON(raw) != nil {
-		return false
-	}
-	*dst = t
-	return true
+	return Entry{AccessToken: w.AccessToken, RefreshToken: w.RefreshToken, TokenType: w.TokenType,
+		ExpiresAt: w.ExpiresAt, Cookies: w.Cookies, IssuedAt: w.IssuedAt}, nil
 }
 
 // Key is the hex SHA-256 of the identity fields. Every field is length
@@ -306,6 +224,7 @@ type Config struct {
 	PassphraseCommand []string // run (no shell) to print the passphrase on stdout, trailing newline trimmed
 	Interactive       bool     // may prompt on the terminal for the passphrase (only when stdin is a terminal)
 	ServiceName       string   // keyring service name, default "veeam-credential-helper"
+	ItemJSON          ItemJSON // the file backend's JSON reader; nil: encoding/json
 }
 
 // DefaultDir is $XDG_CACHE_HOME/veeam-credential-helper, else

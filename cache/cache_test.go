@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veeam-tools/veeam-credential-helper/internal/jsonread"
 )
 
 func TestEntryRoundTrip(t *testing.T) {
@@ -175,7 +174,6 @@ func TestDecodeEntryCases(t *testing.T) {
 		in      string
 		want    Entry
 		wantErr string
-		folded  bool // a key encoding/json matched case-insensitively: no reference
 	}{
 		{in: `{"v":1}`},
 		{in: " \t\r\n{ \"v\" : 1 , \"access_token\" : \"a\" }\n ", want: Entry{AccessToken: "a"}},
@@ -196,8 +194,8 @@ func TestDecodeEntryCases(t *testing.T) {
 		{in: `{"v":2,"v":1}`},
 		// Unknown keys: any value.
 		{in: `{"x":{"y":[1,-0.5e+3,1E-2,true,false,null,"s\u0041",{},[]]},"v":1,"z":"\ud800"}`},
-		{in: nest(jsonread.MaxDepth - 1)},
-		{in: nest(jsonread.MaxDepth), wantErr: invalid}, // encoding/json's depth limit
+		{in: nest(10000 - 1)},
+		{in: nest(10000), wantErr: invalid}, // encoding/json's depth limit
 		// The version.
 		{in: `{"access_token":"a"}`, wantErr: noV},
 		{in: `null`, wantErr: noV},
@@ -242,10 +240,6 @@ func TestDecodeEntryCases(t *testing.T) {
 		{in: `{"v":1} ]`, wantErr: trailing},
 		{in: `{"v":1}}`, wantErr: trailing},
 		{in: `nullx`, wantErr: trailing},
-		// Keys match exactly: encoding/json took these.
-		{in: `{"V":1}`, wantErr: noV, folded: true},
-		{in: `{"v":1,"Access_Token":"a"}`, folded: true},
-		{in: `{"v":1,"coo\u212aies":"a"}`, folded: true}, // KELVIN SIGN folds to k
 	} {
 		got, err := DecodeEntry([]byte(c.in))
 		if c.wantErr != "" {
@@ -260,12 +254,6 @@ func TestDecodeEntryCases(t *testing.T) {
 		} else if got.AccessToken != c.want.AccessToken || got.RefreshToken != c.want.RefreshToken || got.TokenType != c.want.TokenType ||
 			got.Cookies != c.want.Cookies || !got.ExpiresAt.Equal(c.want.ExpiresAt) || !got.IssuedAt.Equal(c.want.IssuedAt) {
 			t.Errorf("DecodeEntry(%q) = %+v, want %+v", c.in, got, c.want)
-		}
-		if foldedKey([]byte(c.in), entryKeys) != c.folded {
-			t.Errorf("foldedKey(%q) = %v", c.in, !c.folded)
-		}
-		if !c.folded {
-			t.Run("", func(t *testing.T) { sameDecode(t, []byte(c.in)) })
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 type fileStore struct {
 	dir  string // <cache dir>/tokens
 	pass *passphraseSource
+	json ItemJSON
 }
 
 func openFile(cfg Config) (Store, error) {
@@ -26,7 +27,11 @@ func openFile(cfg Config) (Store, error) {
 	if err := EnsureDir(td); err != nil {
 		return nil, err
 	}
-	return &fileStore{dir: td, pass: &passphraseSource{
+	dec := cfg.ItemJSON
+	if dec == nil {
+		dec = stdItemJSON{}
+	}
+	return &fileStore{dir: td, json: dec, pass: &passphraseSource{
 		env:         cfg.PassphraseEnv,
 		command:     cfg.PassphraseCommand,
 		interactive: cfg.Interactive,
@@ -67,7 +72,7 @@ func (s *fileStore) Get(key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := openItem(key, raw, pass)
+	data, err := openItem(key, raw, pass, s.json)
 	switch {
 	case errors.Is(err, errWrongPassword):
 		return nil, unavailable(nil, "cannot decrypt the token cache: wrong passphrase?")

@@ -48,12 +48,39 @@ var (
 	errWrongPassword = errors.New("wrong passphrase")
 )
 
-type jweHeader struct {
+// JWEHeader is what an item's protected header says.
+type JWEHeader struct {
 	Alg string `json:"alg"`
 	Enc string `json:"enc"`
 	P2C *int64 `json:"p2c"`
 	P2S string `json:"p2s"`
 	Zip string `json:"zip"`
+}
+
+// ItemJSON reads the two JSON documents of a file item: the protected
+// header and the decrypted keyring.Item (its Key and Data). Config.ItemJSON
+// lets the cache-hit front read them without encoding/json's reflection;
+// anything it is not sure of is "not ok", a miss.
+type ItemJSON interface {
+	Header(b []byte) (JWEHeader, bool)
+	Item(b []byte) (key string, data []byte, ok bool)
+}
+
+// stdItemJSON is the ItemJSON of encoding/json.
+type stdItemJSON struct{}
+
+func (stdItemJSON) Header(b []byte) (JWEHeader, bool) {
+	var h JWEHeader
+	return h, json.Unmarshal(b, &h) == nil
+}
+
+func (stdItemJSON) Item(b []byte) (string, []byte, bool) {
+	var it struct {
+		Key  string
+		Data []byte
+	}
+	err := json.Unmarshal(b, &it)
+	return it.Key, it.Data, err == nil
 }
 
 // fileItem has the JSON shape of keyring.Item (v1.2.2), field for field.
@@ -118,21 +145,21 @@ func sealItem(key string, data []byte, passphrase string) ([]byte, error) {
 // openItem decrypts a file written by sealItem or by keyring's file backend.
 // It returns errMalformed for anything that is not a well-formed item and
 // errWrongPassword when the key unwrap fails.
-func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
+func openItem(key string, raw []byte, passphrase string, dec ItemJSON) ([]byte, error) {
 	s := strings.TrimSpace(string(raw))
 	parts := strings.Split(s, ".")
 	if len(parts) != 5 {
 		return nil, errMalformed
 	}
-	dec := func(p string) ([]byte, bool) {
+	b64dec := func(p string) ([]byte, bool) {
 		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(p, "="))
 		return b, err == nil
 	}
-	hdrJSON, ok := dec(parts[0])
+	hdrJSON, ok := b64dec(parts[0])
 	if !ok {
 		return nil, errMalformed
 	}
-	h, ok := readHeader(hdrJSON)
+	h, ok := dec.Header(hdrJSON)
 	if !ok {
 		return nil, errMalformed
 	}
@@ -162,14 +189,14 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 	if h.Zip != "" || h.P2C == nil || *h.P2C < minP2C || *h.P2C > maxP2C {
 		return nil, errMalformed
 	}
-	saltInput, ok := dec(h.P2S)
+	saltInput, ok := b64dec(h.P2S)
 	if !ok || len(saltInput) < 8 {
 		return nil, errMalformed
 	}
-	encKey, ok1 := dec(parts[1])
-	iv, ok2 := dec(parts[2])
-	ct, ok3 := dec(parts[3])
-	tag, ok4 := dec(parts[4])
+	encKey, ok1 := b64dec(parts[1])
+	iv, ok2 := b64dec(parts[2])
+	ct, ok3 := b64dec(parts[3])
+	tag, ok4 := b64dec(parts[4])
 	if !ok1 || !ok2 || !ok3 || !ok4 || len(encKey) != cekLen+8 || len(iv) != 12 || len(tag) != 16 {
 		return nil, errMalformed
 	}
@@ -210,7 +237,7 @@ func openItem(key string, raw []byte, passphrase string) ([]byte, error) {
 		return nil, errMalformed
 	}
 	// Only the two fields read: the other four of fileItem are ignored.
-	itemKey, data, ok := readItem(plain)
+	itemKey, data, ok := dec.Item(plain)
 	if !ok || itemKey != key {
 		return nil, errMalformed
 	}

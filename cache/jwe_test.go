@@ -55,7 +55,7 @@ func TestSealItemJose2go(t *testing.T) {
 			t.Error("jose2go opened our item with a wrong passphrase")
 		}
 		// And our reader opens it.
-		if got, err := openItem("k-1.password", tok, "pässphrase"); err != nil || string(got) != string(data) {
+		if got, err := openItem("k-1.password", tok, "pässphrase", stdItemJSON{}); err != nil || string(got) != string(data) {
 			t.Errorf("openItem: %q, %v", got, err)
 		}
 	}

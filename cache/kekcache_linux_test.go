@@ -23,7 +23,7 @@ func kekSlot(t *testing.T, dir, key string) (desc string, version, encKey []byte
 		t.Fatal(err)
 	}
 	parts := strings.Split(strings.TrimSpace(string(raw)), ".")
-	var h jweHeader
+	var h JWEHeader
 	hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
 	if err := json.Unmarshal(hdr, &h); err != nil || h.P2C == nil {
 		t.Fatalf("item header: %v", err)

@@ -1,14 +1,11 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
-
-	"github.com/veeam-tools/veeam-credential-helper/internal/jsonread"
 )
 
 // API versions of client-go's exec credential plugin protocol
@@ -34,138 +31,36 @@ type ExecInfo struct {
 // ignored. Bad JSON, a kind other than ExecCredential or an apiVersion other
 // than ExecV1 / ExecV1beta1 give a *RequestError that does not quote the
 // variable (spec.cluster.config may carry private data).
-//
-// kubectl sets the variable for every exec-credential call, a cache hit
-// included, so it is read by hand (internal/jsonread) rather than with
-// encoding/json, whose first decode of a struct type builds its field cache
-// by reflection. The results are those of json.Unmarshal into
-// {APIVersion *string; Kind *string; Spec *struct{Interactive *bool}} (the
-// tests hold it to that): keys matched case-insensitively as encoding/json
-// folds them, the last of repeated keys winning, null unsetting a field, a
-// repeated spec object merged into the first, the first field of the wrong
-// type named in the error unless the JSON is malformed.
 func ParseExecInfo(env string) (ExecInfo, error) {
 	if strings.TrimSpace(env) == "" {
 		return ExecInfo{APIVersion: ExecV1}, nil
 	}
-	var (
-		kind, apiVersion        string
-		hasKind, hasAPIVersion  bool
-		hasSpec, hasInteractive bool
-		interactive             bool
-		wrongType               string // the first field of the wrong type
-	)
-	r := jsonread.New([]byte(env))
-	// wrong records a value of the wrong type and skips it.
-	wrong := func(field string, depth int) bool {
-		if wrongType == "" {
-			wrongType = field
-		}
-		return r.Skip(depth)
+	var v struct {
+		APIVersion *string `json:"apiVersion"`
+		Kind       *string `json:"kind"`
+		Spec       *struct {
+			Interactive *bool `json:"interactive"`
+		} `json:"spec"`
 	}
-	str := func(dst *string, has *bool, field string) bool {
-		switch r.Peek() {
-		case 'n':
-			*has = false
-			return r.Literal("null")
-		case '"':
-			s, ok := r.String()
-			*dst, *has = string(s), true
-			return ok
+	if err := json.Unmarshal([]byte(env), &v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: field %q has the wrong type", clip(te.Field))
 		}
-		return wrong(field, 1)
-	}
-	var fold [32]byte
-	spec := func(key []byte) bool {
-		if string(foldName(fold[:0], key)) != "INTERACTIVE" {
-			return r.Skip(2)
-		}
-		switch r.Peek() {
-		case 'n':
-			hasInteractive = false
-			return r.Literal("null")
-		case 't', 'f':
-			var ok bool
-			interactive, ok = r.Bool()
-			hasInteractive = true
-			return ok
-		}
-		return wrong("spec.interactive", 2)
-	}
-	r.SkipSpace()
-	ok := false
-	switch r.Peek() {
-	case '{':
-		ok = r.Object(1, func(key []byte) bool {
-			switch string(foldName(fold[:0], key)) {
-			case "KIND":
-				return str(&kind, &hasKind, "kind")
-			case "APIVERSION":
-				return str(&apiVersion, &hasAPIVersion, "apiVersion")
-			case "SPEC":
-				switch r.Peek() {
-				case 'n':
-					hasSpec, hasInteractive = false, false
-					return r.Literal("null")
-				case '{':
-					if !hasSpec { // a second spec object merges into the first
-						hasSpec, hasInteractive = true, false
-					}
-					return r.Object(2, spec)
-				}
-				return wrong("spec", 1)
-			}
-			return r.Skip(1)
-		})
-	case 'n':
-		ok = r.Literal("null")
-	}
-	if !ok || !r.AtEnd() {
 		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO is not a JSON object")
 	}
-	if wrongType != "" {
-		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: field %q has the wrong type", wrongType)
-	}
-	if !hasKind || kind != ExecKind {
+	if v.Kind == nil || *v.Kind != ExecKind {
 		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: kind must be %q", ExecKind)
 	}
-	if !hasAPIVersion {
+	if v.APIVersion == nil {
 		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: apiVersion is missing")
 	}
-	if apiVersion != ExecV1 && apiVersion != ExecV1beta1 {
+	if *v.APIVersion != ExecV1 && *v.APIVersion != ExecV1beta1 {
 		return ExecInfo{}, reqErrf("KUBERNETES_EXEC_INFO: unsupported apiVersion %q (supported: %s, %s)",
-			clip(apiVersion), ExecV1, ExecV1beta1)
+			clip(*v.APIVersion), ExecV1, ExecV1beta1)
 	}
-	return ExecInfo{APIVersion: apiVersion, Interactive: hasSpec && hasInteractive && interactive}, nil
-}
-
-// foldName folds a JSON key as encoding/json does to match it to a field
-// case-insensitively: ASCII letters upper-cased, any other rune replaced by
-// the smallest rune of its simple case folding orbit ("\u212a" KELVIN SIGN
-// by "K"). It appends to out.
-func foldName(out, key []byte) []byte {
-	for i := 0; i < len(key); {
-		if c := key[i]; c < utf8.RuneSelf {
-			if 'a' <= c && c <= 'z' {
-				c -= 'a' - 'A'
-			}
-			out = append(out, c)
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(key[i:])
-		for {
-			r2 := unicode.SimpleFold(r)
-			if r2 <= r {
-				r = r2
-				break
-			}
-			r = r2
-		}
-		out = utf8.AppendRune(out, r)
-		i += n
-	}
-	return out
+	interactive := v.Spec != nil && v.Spec.Interactive != nil && *v.Spec.Interactive
+	return ExecInfo{APIVersion: *v.APIVersion, Interactive: interactive}, nil
 }
 
 // WriteExecCredential writes the plugin's answer as one line of JSON:

@@ -5,69 +5,64 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
-	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/helper/hit"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
-// hitSource is the front's cli.Source: a clean cache hit, else cli.ErrMiss
-// (or the error on the way), and the engine answers instead.
+// hitSource is the front's cli.Source: a clean cache hit, else cli.ErrMiss,
+// and the engine answers instead. It reads the configuration's index
+// (package hit), never the file: anything the index cannot answer is a
+// miss, and the engine reads and validates the file.
 type hitSource struct {
-	c   *cli.Call
-	cfg *config.Config
+	c  *cli.Call
+	ix *hit.Index
 }
 
 func newHitSource(c *cli.Call) cli.Source { return &hitSource{c: c} }
 
-// config loads the configuration once per call. It is the front's one
-// seam to the configuration.
-func (s *hitSource) config() (*config.Config, error) {
-	if s.cfg == nil {
-		cfg, err := config.Load(s.c.ConfigPath())
-		if err != nil {
-			return nil, err
+// index opens the index once per call: the front's one seam to the
+// configuration.
+func (s *hitSource) index() (*hit.Index, error) {
+	if s.ix == nil {
+		ix, ok := hit.Open(s.c.ConfigPath())
+		if !ok {
+			return nil, cli.ErrMiss
 		}
-		s.cfg = cfg
+		s.ix = ix
 	}
-	return s.cfg, nil
+	return s.ix, nil
 }
 
 func (s *hitSource) Credential(_ context.Context, r cli.Request) (protocol.Credential, error) {
 	if r.ForceRefresh {
 		return protocol.Credential{}, cli.ErrMiss
 	}
-	cfg, err := s.config()
+	ix, err := s.index()
 	if err != nil {
 		return protocol.Credential{}, err
 	}
-	p, err := cfg.Profile(r.Profile)
-	if err != nil {
-		return protocol.Credential{}, err
-	}
-	e, ok := hit.Lookup(cfg, p, r.MinValid, time.Now())
+	p, ok := ix.Profile(r.Profile)
 	if !ok {
 		return protocol.Credential{}, cli.ErrMiss
 	}
-	return protocol.Credential{
-		Profile:     p.Name,
-		Product:     p.Product,
-		URL:         p.URL,
-		Username:    p.Identity(),
-		TokenType:   "Bearer",
-		AccessToken: e.AccessToken,
-		ExpiresAt:   e.ExpiresAt,
-		Source:      "cache",
-	}, nil
+	e, ok := hit.Lookup(ix.Cache(), p, r.MinValid, time.Now())
+	if !ok {
+		return protocol.Credential{}, cli.ErrMiss
+	}
+	return p.Credential(e), nil
 }
 
 func (s *hitSource) GitProfile(req protocol.GitRequest, flagProfile, envProfile string) (string, error) {
-	cfg, err := s.config()
+	ix, err := s.index()
 	if err != nil {
 		return "", err
 	}
-	p, err := cfg.GitProfileFor(req.Protocol, req.Host, req.Username, flagProfile, envProfile)
-	if err != nil || p == nil {
-		return "", err
+	p, ok := ix.GitProfileFor(req.Protocol, req.Host, req.Username, flagProfile, envProfile)
+	if !ok {
+		return "", cli.ErrMiss
+	}
+	if p == nil {
+		return "", nil // not a Veeam host
 	}
 	return p.Name, nil
 }

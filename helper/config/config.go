@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -300,7 +301,7 @@ func (p *Profile) validate() error {
 	}
 	p.URL = strings.TrimRight(p.URL, "/")
 	if prod.defaultPort != "" && u.Port() == "" {
-		u.Host = joinHostPort(u.Hostname(), prod.defaultPort)
+		u.Host = net.JoinHostPort(u.Hostname(), prod.defaultPort)
 		p.URL = strings.TrimRight(u.String(), "/")
 	}
 	if p.Grant == "" {
@@ -319,10 +320,8 @@ func (p *Profile) validate() error {
 		p.Timeout.Duration = DefaultTimeout
 	}
 	// A bad git_hosts entry is a configuration error now, not when git asks.
-	for _, scheme := range []string{"https", "http"} {
-		if _, err := p.matchesGit(scheme, hostPort{}); err != nil {
-			return err
-		}
+	if _, err := p.GitKeys(); err != nil {
+		return err
 	}
 	if p.PinSHA256 != "" {
 		if _, err := DecodePin(p.PinSHA256); err != nil {

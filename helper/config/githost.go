@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
@@ -25,8 +27,8 @@ import (
 // matches the default port of git's protocol.
 func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, error) {
 	protocol = strings.ToLower(protocol)
-	want, ok := splitGitHost(protocol, host)
-	if !ok || (protocol != "https" && protocol != "http") {
+	want, ok := gitKey(protocol, host)
+	if !ok {
 		return nil, nil
 	}
 	var matches []*Profile
@@ -35,11 +37,11 @@ func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, 
 		if username != "" && username != p.Identity() {
 			continue
 		}
-		hit, err := p.matchesGit(protocol, want)
+		keys, err := p.GitKeys()
 		if err != nil {
 			return nil, err
 		}
-		if hit {
+		if slices.Contains(keys, want) {
 			matches = append(matches, p)
 		}
 	}
@@ -60,32 +62,21 @@ func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, 
 	for i, p := range matches {
 		names[i] = p.Name
 	}
-	return nil, exitcode.UsageError("git host %s://%s matches profiles %s: choose one with -p (credential.helper = \"... -p NAME git\") or default_profile",
-		protocol, want.String(), strings.Join(names, ", "))
+	return nil, exitcode.UsageError("git host %s matches profiles %s: choose one with -p (credential.helper = \"... -p NAME git\") or default_profile",
+		want, strings.Join(names, ", "))
 }
 
-type hostPort struct{ host, port string }
-
-func (h hostPort) String() string { return joinHostPort(h.host, h.port) }
-
-func defaultPort(scheme string) string {
-	switch scheme {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
-}
-
-// splitGitHost splits "name[:port]" (IPv6 in brackets) and fills in the
-// scheme's default port. ok is false for an empty or malformed host.
-func splitGitHost(scheme, host string) (hostPort, bool) {
-	if host == "" {
-		return hostPort{}, false
+// gitKey is "scheme://host:port" for an https or http request to host
+// ("name[:port]", IPv6 in brackets): the scheme's default port filled in,
+// the name in lower case without a trailing dot. ok is false for another
+// scheme or an empty or malformed host.
+func gitKey(scheme, host string) (string, bool) {
+	defaultPort := map[string]string{"https": "443", "http": "80"}[scheme]
+	if host == "" || defaultPort == "" {
+		return "", false
 	}
 	name, port := host, ""
-	if h, p, err := splitHostPort(host); err == nil {
+	if h, p, err := net.SplitHostPort(host); err == nil {
 		name, port = h, p
 	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		name = host[1 : len(host)-1]
@@ -94,47 +85,51 @@ func splitGitHost(scheme, host string) (hostPort, bool) {
 		if strings.HasSuffix(host, ":") && strings.Count(host, ":") == 1 {
 			name = strings.TrimSuffix(host, ":")
 		} else {
-			return hostPort{}, false
+			return "", false
 		}
 	}
 	if port == "" {
-		port = defaultPort(scheme)
+		port = defaultPort
 	}
 	name = strings.TrimSuffix(strings.ToLower(name), ".")
-	if name == "" || port == "" {
-		return hostPort{}, false
+	if name == "" {
+		return "", false
 	}
-	return hostPort{name, port}, true
+	return scheme + "://" + net.JoinHostPort(name, port), true
 }
 
-// matchesGit reports whether the profile serves git's protocol and host.
-func (p *Profile) matchesGit(protocol string, want hostPort) (bool, error) {
-	if u, err := url.Parse(p.URL); err == nil && strings.ToLower(u.Scheme) == protocol {
-		if got, ok := splitGitHost(protocol, u.Host); ok && got == want {
-			return true, nil
+// GitKeys lists the gitKey of every git request the profile serves: its
+// url's, and each git_hosts entry's (an entry without a scheme serves
+// https and http; without a port, the default port of git's protocol).
+func (p *Profile) GitKeys() ([]string, error) {
+	var keys []string
+	if u, err := url.Parse(p.URL); err == nil {
+		if k, ok := gitKey(strings.ToLower(u.Scheme), u.Host); ok {
+			keys = append(keys, k)
 		}
 	}
 	for _, entry := range p.GitHosts {
-		scheme, rest := "", strings.TrimSpace(entry)
-		if i := strings.Index(rest, "://"); i >= 0 {
+		bad := exitcode.UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
+		schemes, rest := []string{"https", "http"}, strings.TrimSpace(entry)
+		if strings.Contains(rest, "://") {
 			u, err := url.Parse(rest)
 			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-				return false, exitcode.UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
+				return nil, bad
 			}
-			scheme, rest = strings.ToLower(u.Scheme), u.Host
+			schemes, rest = []string{strings.ToLower(u.Scheme)}, u.Host
 		}
-		if scheme != "" && scheme != protocol {
-			continue
+		if strings.ContainsAny(rest, "/?#@") {
+			return nil, bad
 		}
-		got, ok := splitGitHost(protocol, rest)
-		if !ok || strings.ContainsAny(rest, "/?#@") {
-			return false, exitcode.UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
-		}
-		if got == want {
-			return true, nil
+		for _, scheme := range schemes {
+			k, ok := gitKey(scheme, rest)
+			if !ok {
+				return nil, bad
+			}
+			keys = append(keys, k)
 		}
 	}
-	return false, nil
+	return keys, nil
 }
 
 // GitProfileFor is GitProfile for a helper run as `-p NAME git` (flagProfile)
@@ -151,21 +146,21 @@ func (c *Config) GitProfileFor(protocol, host, username, flagProfile, envProfile
 		return nil, err
 	}
 	protocol = strings.ToLower(protocol)
-	want, ok := splitGitHost(protocol, host)
-	if !ok || (protocol != "https" && protocol != "http") {
+	want, ok := gitKey(protocol, host)
+	if !ok {
 		return nil, nil
 	}
-	hit, err := p.matchesGit(protocol, want)
+	keys, err := p.GitKeys()
 	if err != nil {
 		return nil, err
 	}
-	if !hit {
-		return nil, exitcode.UsageError("git asks for %s://%s, which is not profile %q's url %s: drop -p %s from credential.helper, or add %q to the profile's git_hosts",
-			protocol, want.String(), p.Name, p.URL, p.Name, want.String())
+	if !slices.Contains(keys, want) {
+		return nil, exitcode.UsageError("git asks for %s, which is not profile %q's url %s: drop -p %s from credential.helper, or add %q to the profile's git_hosts",
+			want, p.Name, p.URL, p.Name, strings.TrimPrefix(want, protocol+"://"))
 	}
 	if username != "" && username != p.Identity() {
-		return nil, exitcode.UsageError("git asks for user %q at %s://%s, but profile %q is %q: fix the user in the remote's url or drop -p %s",
-			username, protocol, want.String(), p.Name, p.Identity(), p.Name)
+		return nil, exitcode.UsageError("git asks for user %q at %s, but profile %q is %q: fix the user in the remote's url or drop -p %s",
+			username, want, p.Name, p.Identity(), p.Name)
 	}
 	return p, nil
 }

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
-	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
@@ -54,7 +53,7 @@ func (g *Globals) Register(fs *flag.FlagSet) {
 }
 
 // ConfigPath is the configuration file: --config, else
-// $VEEAM_CREDENTIAL_HELPER_CONFIG, else config.DefaultConfigPath().
+// $VEEAM_CREDENTIAL_HELPER_CONFIG, else DefaultConfigPath().
 func (g Globals) ConfigPath(getenv func(string) string) string {
 	if g.Config != "" {
 		return g.Config
@@ -62,7 +61,17 @@ func (g Globals) ConfigPath(getenv func(string) string) string {
 	if p := getenv(EnvConfig); p != "" {
 		return p
 	}
-	return config.DefaultConfigPath()
+	return DefaultConfigPath()
+}
+
+// DefaultConfigPath is config.DefaultConfigPath, which the front does not
+// link (TestDefaultConfigPath holds them equal).
+func DefaultConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "veeam-credential-helper", "config.toml")
 }
 
 // ProfileName is -p, else $VEEAM_PROFILE, else "" (default_profile or the

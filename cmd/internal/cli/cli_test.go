@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -74,5 +75,12 @@ func TestFindSibling(t *testing.T) {
 	defer os.Remove(next)
 	if p, err := FindSibling(name); err != nil || p != next {
 		t.Fatalf("FindSibling = %q, %v; want the sibling %q", p, err, next)
+	}
+}
+
+func TestDefaultConfigPath(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if got, want := DefaultConfigPath(), config.DefaultConfigPath(); got != want || got == "" {
+		t.Fatalf("cli %q, config %q", got, want)
 	}
 }

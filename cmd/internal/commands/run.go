@@ -19,7 +19,6 @@ import (
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/cli"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
-	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
@@ -58,7 +57,7 @@ func Main() int {
 // newHelper loads the configuration and returns an engine for it; with
 // interactive and a terminal on stdin, it may prompt for secrets.
 func newHelper(c *cli.Call, interactive bool) (*helper.Helper, error) {
-	cfg, err := config.Load(c.ConfigPath())
+	cfg, err := helper.LoadConfig(c.ConfigPath())
 	if err != nil {
 		return nil, err
 	}

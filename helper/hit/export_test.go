@@ -1,0 +1,7 @@
+package hit
+
+// Hooks for the external tests.
+var (
+	DecodeEntryForTest = decodeEntry
+	ItemJSONForTest    = itemJSON{}
+)
