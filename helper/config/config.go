@@ -1,8 +1,8 @@
 // Package config reads and validates the TOML configuration of
 // veeam-credential-helper: profiles, the cache table, profile selection (by
 // name or by git host), the cache key and the freshness rule. It links no
-// HTTP, TLS or keyring code, so the cache-hit front program and the engine
-// read a configuration the same way.
+// HTTP, TLS or keyring code; the cache-hit front reads the index the engine
+// compiles from it (package hit) instead.
 package config
 
 import (
@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -122,12 +123,12 @@ func Load(path string) (*Config, error) {
 	if path == "" {
 		return nil, exitcode.UsageError("no configuration file: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, exitcode.UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
+	}
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, exitcode.UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
-		}
-		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
+		return nil, err
 	}
 	cfg, err := Parse(data)
 	if err != nil {
@@ -137,6 +138,34 @@ func Load(path string) (*Config, error) {
 	return cfg, nil
 }
 
+// MaxFileSize bounds the configuration file (10,000 profiles take about
+// 1.5 MB): a bigger one is refused before it is parsed.
+const MaxFileSize = 4 << 20
+
+// MaxNesting bounds how deep arrays and inline tables nest (table headers
+// count one or two): the TOML parser's cost grows with the square of the
+// depth, and a deep enough file exhausts its stack.
+const MaxNesting = 16
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, exitcode.UsageError("%s: configuration file larger than %d MiB: is it the right file?", path, MaxFileSize>>20)
+	}
+	return data, nil
+}
+
 func prefixErr(path string, err error) error {
 	e := exitcode.AsError(err)
 	return &exitcode.Error{Exit: e.Exit, Msg: path + ": " + e.Msg, Err: e.Err}
@@ -144,6 +173,12 @@ func prefixErr(path string, err error) error {
 
 // Parse decodes and validates TOML configuration text.
 func Parse(data []byte) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, exitcode.UsageError("configuration larger than %d MiB", MaxFileSize>>20)
+	}
+	if err := checkNesting(data); err != nil {
+		return nil, err
+	}
 	var cfg Config
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&cfg)
 	if err != nil {
@@ -163,10 +198,12 @@ func Parse(data []byte) (*Config, error) {
 	return &cfg, nil
 }
 
+// tomlError words a TOML error without the values it quotes: an unquoted
+// password is a syntax error whose text would hold it.
 func tomlError(err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		msg := pe.Message
+		msg := withoutQuoted(pe.Message)
 		if pe.LastKey != "" {
 			msg = fmt.Sprintf("key %q: %s", pe.LastKey, msg)
 		}
@@ -176,13 +213,93 @@ func tomlError(err error) error {
 		return exitcode.UsageError("%s", msg)
 	}
 	// Type errors from the decoder already name the line and key.
-	return exitcode.UsageError("%s", strings.TrimPrefix(err.Error(), "toml: "))
+	// Type errors of the decoder: `line N (last key "K"): …`; the key stays.
+	msg := strings.TrimPrefix(err.Error(), "toml: ")
+	const lastKey = `(last key "`
+	if i := strings.Index(msg, lastKey); i >= 0 {
+		rest := msg[i+len(lastKey):]
+		if j := strings.Index(rest, `"):`); j >= 0 {
+			return exitcode.UsageError("%s(last key %q)%s", withoutQuoted(msg[:i]), rest[:j], withoutQuoted(rest[j+2:]))
+		}
+	}
+	return exitcode.UsageError("%s", withoutQuoted(msg))
+}
+
+// withoutQuoted replaces what msg quotes ("…" or '…') with an ellipsis,
+// except in the parser's "Key '…' has already been defined" and the like,
+// which quote a key.
+func withoutQuoted(msg string) string {
+	if strings.HasPrefix(msg, "Key '") {
+		return msg
+	}
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		q := msg[i]
+		if q != '"' && q != '\'' {
+			b.WriteByte(q)
+			continue
+		}
+		j := i + 1
+		for ; j < len(msg) && msg[j] != q; j++ {
+			if msg[j] == '\\' && q == '"' {
+				j++
+			}
+		}
+		b.WriteString("…")
+		i = j
+	}
+	return b.String()
+}
+
+// checkNesting refuses arrays and inline tables nested deeper than
+// MaxNesting before the parser sees them. It follows TOML's strings and
+// comments only as far as brackets inside them are concerned.
+func checkNesting(data []byte) error {
+	depth, line := 0, 1
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '\n':
+			line++
+		case '#':
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+			i--
+		case '"', '\'':
+			delim := string(c)
+			if i+2 < len(data) && data[i+1] == c && data[i+2] == c {
+				delim = strings.Repeat(delim, 3)
+			}
+			j := i + len(delim)
+			for j < len(data) && !bytes.HasPrefix(data[j:], []byte(delim)) {
+				if data[j] == '\\' && c == '"' {
+					j++
+				} else if data[j] == '\n' {
+					if len(delim) == 1 {
+						break // an unterminated string: the parser says so
+					}
+					line++
+				}
+				j++
+			}
+			i = j + len(delim) - 1
+		case '[', '{':
+			depth++
+			if depth > MaxNesting {
+				return exitcode.UsageError("line %d: arrays or inline tables nested deeper than %d", line, MaxNesting)
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return nil
 }
 
 // keyLine finds the line where an undecoded key is written: the key's own
-// line when it is a plain key, else the table header. Plain string matching,
-// not regexp: package regexp's init (and the Unicode tables it keeps) would
-// cost every cache hit of the front program for the sake of an error message.
+// line when it is a plain key, else the table header (the TOML library
+// reports no position for an undecoded key).
 func keyLine(data []byte, k toml.Key) int {
 	last := k[len(k)-1]
 	parent := ""
