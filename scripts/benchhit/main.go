@@ -35,11 +35,12 @@ const (
 )
 
 type subject struct {
-	name string
-	argv []string
-	env  []string
-	wall []time.Duration // per round
-	rss  int64           // peak RSS in KiB (median of a few runs under GNU time), -1 unknown
+	name  string
+	argv  []string
+	env   []string
+	stdin string          // a file to read stdin from; "": /dev/null
+	wall  []time.Duration // per round
+	rss   int64           // peak RSS in KiB (median of a few runs under GNU time), -1 unknown
 }
 
 func main() {
@@ -54,10 +55,20 @@ func main() {
 	concurrent := flag.Int("concurrent", 64, "processes started together on a cold cache (0: skip)")
 	trials := flag.Int("trials", 7, "trials of the concurrent scenario")
 	delay := flag.Duration("grant-delay", 200*time.Millisecond, "emulator's answer delay for a grant in the concurrent scenario")
+	profiles := flag.String("profiles", "1", "comma-separated profile counts of the configuration: the hit's subjects are timed with each (e.g. 1,100,1000,10000)")
 	setup := flag.String("setup", "", "only fill a file-backend and a keyctl cache in homes under this directory, write their environments to DIR/file.env and DIR/keyctl.env, and exit (for profiling single runs)")
 	flag.Parse()
+	counts := []int{}
+	for _, f := range strings.Split(*profiles, ",") {
+		var n int
+		if _, err := fmt.Sscan(f, &n); err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "-profiles: %q is not a count\n", f)
+			os.Exit(2)
+		}
+		counts = append(counts, n)
+	}
 	if *setup != "" && *bin != "" {
-		setupOnly(*bin, *setup)
+		setupOnly(*bin, *setup, counts[len(counts)-1])
 		return
 	}
 	if *bin == "" || *hello == "" {
@@ -87,24 +98,34 @@ func main() {
 
 	subjects := []*subject{{name: "go hello world", argv: []string{*hello}, env: baseEnv(home)}}
 
-	fileHome := newHome(home, "file", em.URL(), ca, "file")
-	subjects = append(subjects, fileHome.subject(*bin, "get --format token (file backend)"))
-	if *bin2 != "" {
-		subjects = append(subjects, fileHome.subject(*bin2, "  same, "+*bin2Label))
-	}
-
-	var keyctlHome *benchHome
-	if *keyctl {
-		keyctlHome = newHome(home, "keyctl", em.URL(), ca, "keyctl")
-		if out, err := keyctlHome.run(*bin, "get", "--format", "token"); err != nil {
-			fmt.Printf("# keyctl backend skipped: %v: %s\n", err, firstLine(out))
-			keyctlHome = nil
-		} else {
-			subjects = append(subjects, keyctlHome.subject(*bin, "get --format token (keyctl backend)"))
-			if *bin2 != "" {
-				subjects = append(subjects, keyctlHome.subject(*bin2, "  same, "+*bin2Label))
+	for _, n := range counts {
+		suffix, dir := "", ""
+		if len(counts) > 1 || n > 1 {
+			suffix, dir = fmt.Sprintf(", %d profiles", n), fmt.Sprintf("-%d", n)
+		}
+		fileHome := newHome(home, "file"+dir, em.URL(), ca, "file", n)
+		subjects = append(subjects, fileHome.subject(*bin, "get --format token (file backend"+suffix+")"))
+		if *bin2 != "" {
+			subjects = append(subjects, fileHome.subject(*bin2, "  same, "+*bin2Label))
+		}
+		if *keyctl {
+			keyctlHome := newHome(home, "keyctl"+dir, em.URL(), ca, "keyctl", n)
+			if out, err := keyctlHome.run(*bin, "get", "--format", "token"); err != nil {
+				fmt.Printf("# keyctl backend skipped: %v: %s\n", err, firstLine(out))
+			} else {
+				subjects = append(subjects, keyctlHome.subject(*bin, "get --format token (keyctl backend"+suffix+")"))
+				if *bin2 != "" {
+					subjects = append(subjects, keyctlHome.subject(*bin2, "  same, "+*bin2Label))
+				}
+				defer keyctlHome.run(*bin, "logout")
 			}
-			defer keyctlHome.run(*bin, "logout")
+		}
+		if len(counts) > 1 {
+			g := fileHome.subject(*bin, "git get (file backend"+suffix+")")
+			g.argv = []string{*bin, "git", "get"}
+			g.stdin = filepath.Join(fileHome.dir, "git-request")
+			must(os.WriteFile(g.stdin, []byte("protocol=https\nhost="+strings.TrimPrefix(em.URL(), "https://")+"\n\n"), 0o600))
+			subjects = append(subjects, g)
 		}
 	}
 	if *gke != "" {
@@ -115,6 +136,11 @@ func main() {
 	for _, s := range subjects[1:] {
 		cmd := exec.Command(s.argv[0], s.argv[1:]...)
 		cmd.Env = s.env
+		if s.stdin != "" {
+			f, err := os.Open(s.stdin)
+			must(err)
+			cmd.Stdin = f
+		}
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil || out.Len() == 0 {
@@ -176,7 +202,7 @@ func concurrentScenario(bin string, em *emulator.Emulator, home, ca string, n, t
 	var ratio []float64
 	grantsOK := true
 	for t := 0; t < trials; t++ {
-		h := newHome(home, fmt.Sprintf("cold-%d-a", t), em.URL(), ca, "file")
+		h := newHome(home, fmt.Sprintf("cold-%d-a", t), em.URL(), ca, "file", 1)
 		start := time.Now()
 		if out, err := h.run(bin, "get", "--format", "token"); err != nil {
 			fmt.Fprintf(os.Stderr, "cold get: %v %s\n", err, out)
@@ -191,7 +217,7 @@ func concurrentScenario(bin string, em *emulator.Emulator, home, ca string, n, t
 		}
 		s := time.Since(start)
 
-		h2 := newHome(home, fmt.Sprintf("cold-%d-b", t), em.URL(), ca, "file")
+		h2 := newHome(home, fmt.Sprintf("cold-%d-b", t), em.URL(), ca, "file", 1)
 		before := em.Counts().Grants["password"]
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -244,8 +270,9 @@ func concurrentScenario(bin string, em *emulator.Emulator, home, ca string, n, t
 }
 
 // setupOnly leaves filled caches behind (tokens valid for 12 hours) so that
-// single runs can be profiled without the emulator.
-func setupOnly(bin, root string) {
+// single runs can be profiled without the emulator; configurations of n
+// profiles.
+func setupOnly(bin, root string, n int) {
 	bin, err := filepath.Abs(bin)
 	must(err)
 	root, err = filepath.Abs(root)
@@ -258,7 +285,7 @@ func setupOnly(bin, root string) {
 	ca := filepath.Join(root, "ca.pem")
 	must(os.WriteFile(ca, em.CACertPEM(), 0o600))
 	for _, b := range []string{"file", "keyctl"} {
-		h := newHome(root, b, em.URL(), ca, b)
+		h := newHome(root, b, em.URL(), ca, b, n)
 		if out, err := h.run(bin, "get", "--format", "token"); err != nil {
 			fmt.Printf("# %s: %v: %s\n", b, err, firstLine(out))
 			continue
@@ -268,6 +295,9 @@ func setupOnly(bin, root string) {
 			k, v, _ := strings.Cut(kv, "=")
 			fmt.Fprintf(&env, "export %s='%s'\n", k, v)
 		}
+		git := filepath.Join(root, b+".git-request")
+		must(os.WriteFile(git, []byte("protocol=https\nhost="+strings.TrimPrefix(em.URL(), "https://")+"\n\n"), 0o600))
+		fmt.Fprintf(&env, "export GIT_REQUEST='%s'\n", git)
 		must(os.WriteFile(filepath.Join(root, b+".env"), []byte(env.String()), 0o600))
 		fmt.Printf("%s: . %s\n", b, filepath.Join(root, b+".env"))
 	}
@@ -278,7 +308,9 @@ type benchHome struct {
 	env         []string
 }
 
-func newHome(root, name, url, ca, backend string) *benchHome {
+// newHome writes a configuration of n profiles: the one timed, m365 (the
+// default), and n-1 others on other servers, each with its own git host.
+func newHome(root, name, url, ca, backend string, n int) *benchHome {
 	dir := filepath.Join(root, name)
 	must(os.MkdirAll(dir, 0o700))
 	h := &benchHome{dir: dir, config: filepath.Join(dir, "config.toml")}
@@ -295,7 +327,16 @@ username = '%s'
 password_env = "VB365_PASSWORD"
 ca_file = %q
 `, backend, filepath.Join(dir, "cache"), url, user, ca)
-	must(os.WriteFile(h.config, []byte(cfg), 0o600))
+	var more strings.Builder
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&more, "\n[profiles.tenant%05d]\nproduct = \"vb365\"\nurl = \"https://vb365-%d.tenants.example:4443\"\n"+
+			"username = \"svc-%d\"\npassword_env = \"VB365_PASSWORD\"\ngit_hosts = [\"git-%d.tenants.example\"]\n", i, i, i, i)
+	}
+	must(os.WriteFile(h.config, []byte(cfg+more.String()), 0o600))
+	// A file changed within the file system's clock tick gets an index the
+	// front checks against the content on every call (package hit): wait
+	// that out, as any configuration edited by hand has.
+	time.Sleep(100 * time.Millisecond)
 	h.env = append(baseEnv(dir), "VEEAM_CREDENTIAL_HELPER_CONFIG="+h.config,
 		"VEEAM_CREDENTIAL_HELPER_PASSPHRASE="+pass, "VB365_PASSWORD="+password)
 	return h
@@ -383,6 +424,12 @@ func runOnce(s *subject, devnull *os.File) time.Duration {
 	cmd := exec.Command(s.argv[0], s.argv[1:]...)
 	cmd.Env = s.env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	if s.stdin != "" {
+		f, err := os.Open(s.stdin)
+		must(err)
+		defer f.Close()
+		cmd.Stdin = f
+	}
 	start := time.Now()
 	err := cmd.Run()
 	d := time.Since(start)
