@@ -260,7 +260,6 @@ func (ix *Index) GitProfileFor(protocol, host, username, flagProfile, envProfile
 	return nil, false
 }
 
-
 // GitKey is "scheme://host:port" for git's protocol and host ("name",
 // "name:port", "[v6]:port"), the scheme's default port filled in and the
 // name in lower case; false for anything else, which the engine then
