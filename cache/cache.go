@@ -182,6 +182,17 @@ type Store interface {
 	Backend() string
 }
 
+// Has reports whether st holds an item under key: without reading it where
+// the store can tell (the file store: no key derivation, no decryption),
+// else by Get.
+func Has(st Store, key string) bool {
+	if h, ok := st.(interface{ Has(key string) bool }); ok {
+		return h.Has(key)
+	}
+	_, err := st.Get(key)
+	return err == nil
+}
+
 // Unlocker is implemented by stores that need a secret before they can
 // write (the file backend's passphrase). Unlock gets it (env, command or
 // prompt) without touching any item, so the engine can fail with exit 6

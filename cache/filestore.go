@@ -49,6 +49,15 @@ func (s *fileStore) Unlock() error {
 
 func (s *fileStore) path(key string) string { return filepath.Join(s.dir, key) }
 
+// Has reports whether an item is stored under key without decrypting it.
+func (s *fileStore) Has(key string) bool {
+	if CheckKey(key) != nil {
+		return false
+	}
+	fi, err := os.Lstat(s.path(key))
+	return err == nil && fi.Mode().IsRegular()
+}
+
 func (s *fileStore) Get(key string) ([]byte, error) {
 	if err := CheckKey(key); err != nil {
 		return nil, err

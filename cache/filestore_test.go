@@ -370,3 +370,28 @@ func BenchmarkFileSet(b *testing.B) {
 		}
 	}
 }
+
+// Has tells a stored item without the passphrase's key derivation: status
+// asks it for every profile.
+func TestFileHas(t *testing.T) {
+	dir := t.TempDir()
+	st := openTestFile(t, dir, "pass-1")
+	if Has(st, "k-1") {
+		t.Fatal("Has before Set")
+	}
+	if err := st.Set("k-1", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if !Has(st, "k-1") || Has(st, "../k-1") {
+		t.Fatal("Has after Set")
+	}
+	if !Has(openTestFile(t, dir, "another passphrase"), "k-1") {
+		t.Fatal("Has depends on the passphrase")
+	}
+	if err := st.Remove("k-1"); err != nil {
+		t.Fatal(err)
+	}
+	if Has(st, "k-1") {
+		t.Fatal("Has after Remove")
+	}
+}

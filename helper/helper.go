@@ -484,9 +484,7 @@ func (h *Helper) Statuses() ([]Status, error) {
 			}
 			s.RefreshTokenPresent = e.RefreshToken != ""
 		}
-		if _, err := st.Get(secretKey(p)); err == nil {
-			s.SecretStored = true
-		}
+		s.SecretStored = cache.Has(st, secretKey(p))
 		out = append(out, s)
 	}
 	return out, nil

@@ -25,27 +25,27 @@ func LoadConfig(path string) (*config.Config, error) {
 		}
 	}
 	// Best effort: without an index the front hands every call here.
-	_ = hit.Save(path, stamp, HitConfig(cfg))
+	_ = hit.Save(path, stamp, hitConfig(cfg))
 	return cfg, nil
 }
 
-// HitConfig is what the front needs of cfg to answer a cache hit.
-func HitConfig(cfg *config.Config) hit.Config {
+// hitConfig is what the front needs of cfg to answer a cache hit.
+func hitConfig(cfg *config.Config) hit.Config {
 	hc := hit.Config{
 		DefaultProfile: cfg.DefaultProfile,
 		Cache: hit.CacheConfig{Backend: cfg.Cache.Backend, Dir: cfg.Cache.Dir, PassphraseEnv: cfg.Cache.PassphraseEnv,
 			PassphraseCommand: len(cfg.Cache.PassphraseCommand) > 0},
 	}
 	for _, name := range cfg.ProfileNames() {
-		hc.Profiles = append(hc.Profiles, HitProfile(cfg.Profiles[name]))
+		hc.Profiles = append(hc.Profiles, hitProfile(cfg.Profiles[name]))
 	}
 	return hc
 }
 
-// HitProfile is what the front needs of p. Engine: a static API key (read
+// hitProfile is what the front needs of p. Engine: a static API key (read
 // from its source on every call), or a connection the engine warns about on
 // every call (insecure_skip_verify, plain http).
-func HitProfile(p *config.Profile) hit.Profile {
+func hitProfile(p *config.Profile) hit.Profile {
 	keys, _ := p.GitKeys() // validated by config.Load
 	return hit.Profile{Name: p.Name, Product: p.Product, URL: p.URL, Username: p.Username, Grant: p.Grant,
 		ClientID: p.ClientID, APIVersion: p.APIVersion, RefreshBefore: p.RefreshBefore.Duration,
