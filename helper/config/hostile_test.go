@@ -73,7 +73,7 @@ func TestHostileFiles(t *testing.T) {
 				if err != nil || len(cfg.Profiles) != 10000 {
 					t.Fatalf("%v", err)
 				}
-				p, err := cfg.GitProfile("https", "vb9999.example:4443", "", "")
+				p, err := cfg.GitProfile("https", "vb9999.example", "", "")
 				if err != nil || p == nil || p.Name != "p09999" {
 					t.Fatalf("git host of the last profile: %v %v", p, err)
 				}

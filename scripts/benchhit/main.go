@@ -121,11 +121,12 @@ func main() {
 			}
 		}
 		if len(counts) > 1 {
-			g := fileHome.subject(*bin, "git get (file backend"+suffix+")")
-			g.argv = []string{*bin, "git", "get"}
-			g.stdin = filepath.Join(fileHome.dir, "git-request")
-			must(os.WriteFile(g.stdin, []byte("protocol=https\nhost="+strings.TrimPrefix(em.URL(), "https://")+"\n\n"), 0o600))
-			subjects = append(subjects, g)
+			req := filepath.Join(fileHome.dir, "git-request")
+			must(os.WriteFile(req, []byte("protocol=https\nhost="+strings.TrimPrefix(em.URL(), "https://")+"\n\n"), 0o600))
+			subjects = append(subjects, fileHome.gitSubject(*bin, "git get (file backend"+suffix+")", req))
+			if *bin2 != "" {
+				subjects = append(subjects, fileHome.gitSubject(*bin2, "  same, "+*bin2Label, req))
+			}
 		}
 	}
 	if *gke != "" {
@@ -367,6 +368,13 @@ func (h *benchHome) subject(bin, name string) *subject {
 	return &subject{name: name, argv: []string{bin, "get", "--format", "token"}, env: h.env}
 }
 
+// gitSubject times `git get` of the profile's host, request read from req.
+func (h *benchHome) gitSubject(bin, name, req string) *subject {
+	s := h.subject(bin, name)
+	s.argv, s.stdin = []string{bin, "git", "get"}, req
+	return s
+}
+
 // gkeSubject gives gke-gcloud-auth-plugin a kubeconfig and its own cache
 // file holding a token valid for a day, so it answers without gcloud.
 func gkeSubject(root, bin string) *subject {
@@ -407,6 +415,12 @@ func peakRSS(s *subject) int64 {
 	for i := 0; i < 5; i++ {
 		cmd := exec.Command("/usr/bin/time", append([]string{"-o", out, "-f", "%M"}, s.argv...)...)
 		cmd.Env = s.env
+		if s.stdin != "" {
+			f, err := os.Open(s.stdin)
+			must(err)
+			defer f.Close()
+			cmd.Stdin = f
+		}
 		if cmd.Run() != nil {
 			return -1
 		}
