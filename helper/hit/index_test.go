@@ -70,7 +70,6 @@ func TestIndexAgreesWithTheEngine(t *testing.T) {
 	}
 }
 
-
 // hit.GitKey keys git's host as config.GitKeys keys git_hosts entries.
 func TestGitKeyAgreesWithTheEngine(t *testing.T) {
 	for _, host := range []string{"h", "H.Example", "h.example.", "h:8443", "h.example:443", "10.0.0.1", "10.0.0.1:80",
