@@ -45,7 +45,7 @@ func TestHostileFiles(t *testing.T) {
 	many := func(n int) string {
 		var b strings.Builder
 		for i := range n {
-			fmt.Fprintf(&b, "[profiles.p%05d]\nproduct = \"vb365\"\nurl = \"https://vb%d.example\"\nusername = \"u\"\n", i, i)
+			fmt.Fprintf(&b, "[profiles.p%05d]\nproduct = \"vb365\"\nurl = \"https://vb%d.example:4443\"\nusername = \"u\"\n", i, i)
 		}
 		return b.String()
 	}
@@ -73,7 +73,7 @@ func TestHostileFiles(t *testing.T) {
 				if err != nil || len(cfg.Profiles) != 10000 {
 					t.Fatalf("%v", err)
 				}
-				p, err := cfg.GitProfile("https", "vb9999.example", "", "")
+				p, err := cfg.GitProfile("https", "vb9999.example:4443", "", "")
 				if err != nil || p == nil || p.Name != "p09999" {
 					t.Fatalf("git host of the last profile: %v %v", p, err)
 				}
