@@ -16,8 +16,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
@@ -74,6 +76,7 @@ type Helper struct {
 	Locker cache.Locker
 
 	storeOnce sync.Once
+	debugMu   sync.Mutex
 	storeErr  error
 
 	clientsMu sync.Mutex
@@ -156,6 +159,8 @@ func (h *Helper) warnf(format string, args ...any) {
 
 func (h *Helper) debugf(format string, args ...any) {
 	if h.Debug && h.Stderr != nil {
+		h.debugMu.Lock() // Statuses reads profiles in parallel
+		defer h.debugMu.Unlock()
 		fmt.Fprintf(h.Stderr, "veeam-credential-helper: debug: %s\n", exitcode.OneLine(fmt.Sprintf(format, args...), 400))
 	}
 }
@@ -470,24 +475,44 @@ func (h *Helper) Statuses() ([]Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Status
-	for _, name := range h.Config.ProfileNames() {
-		p := h.Config.Profiles[name]
-		s := Status{Profile: name, Product: p.Product, URL: p.URL, Username: p.Identity(), Grant: p.Grant, Backend: st.Backend(), Static: p.Static()}
-		e, found, err := h.load(st, p.CacheKey())
-		if err != nil {
-			s.Error = err.Error()
-		} else if found {
-			if e.AccessToken != "" {
-				s.ValidUntil = e.ExpiresAt.UTC()
-				s.Valid = e.ExpiresAt.After(h.now())
-			}
-			s.RefreshTokenPresent = e.RefreshToken != ""
-		}
-		s.SecretStored = cache.Has(st, secretKey(p))
-		out = append(out, s)
+	names := h.Config.ProfileNames()
+	out := make([]Status, len(names))
+	// A file item costs a key derivation where the kernel keyring holds no
+	// KEK for it (a user's key quota holds about a hundred): with many
+	// profiles, read them on every CPU.
+	workers := 1
+	if st.Backend() == cache.BackendFile {
+		workers = min(runtime.GOMAXPROCS(0), len(names))
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(names); i = int(next.Add(1) - 1) {
+				out[i] = h.status(st, h.Config.Profiles[names[i]])
+			}
+		}()
+	}
+	wg.Wait()
 	return out, nil
+}
+
+func (h *Helper) status(st cache.Store, p *config.Profile) Status {
+	s := Status{Profile: p.Name, Product: p.Product, URL: p.URL, Username: p.Identity(), Grant: p.Grant, Backend: st.Backend(), Static: p.Static()}
+	e, found, err := h.load(st, p.CacheKey())
+	if err != nil {
+		s.Error = err.Error()
+	} else if found {
+		if e.AccessToken != "" {
+			s.ValidUntil = e.ExpiresAt.UTC()
+			s.Valid = e.ExpiresAt.After(h.now())
+		}
+		s.RefreshTokenPresent = e.RefreshToken != ""
+	}
+	s.SecretStored = cache.Has(st, secretKey(p))
+	return s
 }
 
 // Login stores the profile's secret (password or assertion) in the
