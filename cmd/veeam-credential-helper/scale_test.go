@@ -24,7 +24,7 @@ func tenants(n int) string {
 
 func TestThousandProfiles(t *testing.T) {
 	e, em := vb365Env(t, tenants(1000))
-	mustOK(t, e.Run("", "get"))
+	mustOK(t, e.Run("", "-p", "m365", "get"))
 	front := frontAlone(t)
 	// Hits by the front alone, by name and by git host.
 	r := runAlone(t, e, front, "", nil, "-p", "m365", "get", "--format", "token")
