@@ -111,11 +111,20 @@ func TestTokenSourceSharesCacheWithBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := h.Config.Profile("m365")
-	if err != nil {
+	// The engine's read of the file writes the index the front answers from.
+	if _, err := helper.LoadConfig(h.Config.Path); err != nil {
 		t.Fatal(err)
 	}
-	if e, ok := hit.Lookup(h.Config, p, 0, time.Now()); !ok || e.AccessToken != tok.AccessToken {
+	ix, ok := hit.Open(h.Config.Path)
+	if !ok {
+		t.Fatal("no index of the configuration for the front")
+	}
+	defer ix.Close()
+	p, ok := ix.Profile("m365")
+	if !ok {
+		t.Fatal("no profile m365 in the index")
+	}
+	if e, ok := hit.Lookup(ix.Cache(), p, 0, time.Now()); !ok || e.AccessToken != tok.AccessToken {
 		t.Fatalf("the front's lookup does not answer the library's token: hit %v, same %v", ok, e.AccessToken == tok.AccessToken)
 	}
 	engine := helper.New(h.Config)

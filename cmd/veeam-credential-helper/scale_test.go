@@ -9,21 +9,26 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
-// tenants is n-1 more vb365 profiles after m365's table, each with its own
-// git host.
-func tenants(n int) string {
-	var b strings.Builder
+// tenants is n-1 more vb365 profiles, each with its own git host.
+func tenants(n int) []testenv.Profile {
+	var ps []testenv.Profile
 	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "\n[profiles.t%05d]\nproduct = \"vb365\"\nurl = \"https://vb365-%d.tenants.example:4443\"\n"+
-			"username = \"svc-%d\"\npassword_env = \"VB365_PASSWORD\"\ngit_hosts = [\"git-%d.tenants.example\"]\n", i, i, i, i)
+		ps = append(ps, testenv.Profile{Name: fmt.Sprintf("t%05d", i), Product: "vb365",
+			URL: fmt.Sprintf("https://vb365-%d.tenants.example:4443", i), Username: fmt.Sprintf("svc-%d", i),
+			PasswordEnv: "VB365_PASSWORD", GitHosts: []string{fmt.Sprintf("git-%d.tenants.example", i)}})
 	}
-	return b.String()
+	return ps
 }
 
 func TestThousandProfiles(t *testing.T) {
-	e, em := vb365Env(t, tenants(1000))
+	e, em := vb365Env(t, nil)
+	c := e.Config
+	c.Profiles = append(c.Profiles, tenants(1000)...)
+	e.Write(c)
 	mustOK(t, e.Run("", "-p", "m365", "get"))
 	front := frontAlone(t)
 	// Hits by the front alone, by name and by git host.
