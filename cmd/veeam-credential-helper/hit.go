@@ -68,3 +68,13 @@ func (s *hitSource) GitProfile(req protocol.GitRequest, flagProfile, envProfile 
 }
 
 func (s *hitSource) Invalidate(context.Context, string, string) error { return cli.ErrMiss }
+
+// ExecInfo reads KUBERNETES_EXEC_INFO with the strict reader of package
+// hit. Interactive stays false: the front never prompts.
+func (s *hitSource) ExecInfo(env string) (protocol.ExecInfo, error) {
+	v := hit.ExecAPIVersion(env)
+	if v == "" {
+		return protocol.ExecInfo{}, cli.ErrMiss
+	}
+	return protocol.ExecInfo{APIVersion: v}, nil
+}

@@ -25,6 +25,13 @@ type Source interface {
 	Invalidate(ctx context.Context, profile, token string) error
 }
 
+// ExecInfoReader is a Source that reads KUBERNETES_EXEC_INFO itself: the
+// front's, whose strict reader spares encoding/json's reflection on every
+// kubectl call (anything it doubts is ErrMiss).
+type ExecInfoReader interface {
+	ExecInfo(env string) (protocol.ExecInfo, error)
+}
+
 // ErrMiss is the front's Source's answer for anything but a cache hit.
 var ErrMiss = errors.New("not a cache hit: the engine answers")
 
@@ -99,7 +106,11 @@ func execCredential(c *Call) error {
 	if len(c.Args) > 0 {
 		return exitcode.UsageError("exec-credential takes no arguments (set the profile with -p in the kubeconfig's exec.args)")
 	}
-	info, err := protocol.ParseExecInfo(c.Getenv("KUBERNETES_EXEC_INFO"))
+	parse := protocol.ParseExecInfo
+	if r, ok := c.Source.(ExecInfoReader); ok {
+		parse = r.ExecInfo
+	}
+	info, err := parse(c.Getenv("KUBERNETES_EXEC_INFO"))
 	if err != nil {
 		return exitcode.UsageError("%v", err)
 	}
