@@ -50,14 +50,22 @@ func TestCacheDirUnsafeRefused(t *testing.T) {
 	if n := cacheModes(t, x.CacheDir); n < 2 { // the item and its lock file
 		t.Errorf("%d files in the cache dir", n)
 	}
-	p, _ := x.h.Config.Profile("m365")
+	if _, err := helper.LoadConfig(x.ConfigPath); err != nil { // writes the front's index
+		t.Fatal(err)
+	}
+	ix, ok := hit.Open(x.ConfigPath)
+	if !ok {
+		t.Fatal("no index of the configuration")
+	}
+	defer ix.Close()
+	p, _ := ix.Profile("m365")
 	unsafe := func(t *testing.T, op func() error, says string, front bool) {
 		t.Helper()
 		x.command()
 		if err := op(); exitOf(err) != exitcode.Cache || !strings.Contains(err.Error(), says) {
 			t.Errorf("exit %d: %v", exitOf(err), err)
 		}
-		if _, ok := hit.Lookup(x.h.Config, p, 0, time.Now()); ok && front {
+		if _, ok := hit.Lookup(ix.Cache(), p, 0, time.Now()); ok && front {
 			t.Error("the front's lookup answered from an unsafe cache dir")
 		}
 	}
