@@ -39,6 +39,10 @@ type Entry struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	Cookies      string    `json:"cookies,omitempty"` // VB365 antiforgery cookie(s), "name=value; name2=value2"
 	IssuedAt     time.Time `json:"issued_at,omitzero"`
+	// CheckedAt is when the fleet store (etcd) last confirmed this entry,
+	// set only in a machine's local copy: the front answers that copy
+	// while it is younger than cache.local_max_age. Zero elsewhere.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
 }
 
 // entryVersion is the "v" of the encoded entry.
@@ -52,6 +56,7 @@ type wireEntry struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	Cookies      string    `json:"cookies,omitempty"`
 	IssuedAt     time.Time `json:"issued_at,omitzero"`
+	CheckedAt    time.Time `json:"checked_at,omitzero"`
 }
 
 // EncodeEntry serialises e as versioned JSON ({"v":1,...}).
@@ -64,6 +69,7 @@ func EncodeEntry(e Entry) ([]byte, error) {
 		ExpiresAt:    e.ExpiresAt,
 		Cookies:      e.Cookies,
 		IssuedAt:     e.IssuedAt,
+		CheckedAt:    e.CheckedAt,
 	})
 	if err != nil {
 		// Never quote the value: only times can fail here.
@@ -219,6 +225,11 @@ const (
 	BackendPass          = "pass"
 	BackendKeychain      = "keychain"
 	BackendWinCred       = "wincred"
+	// BackendEtcd is the fleet backend (package cache/etcd), in front of a
+	// local level: keyctl, file or none.
+	BackendEtcd = "etcd"
+	// LocalNone is cache.local = "none": no local level in front of etcd.
+	LocalNone = "none"
 )
 
 // DefaultPassphraseEnv is the default of Config.PassphraseEnv.

@@ -16,6 +16,7 @@ func TestEntryRoundTrip(t *testing.T) {
 		ExpiresAt:    time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC),
 		Cookies:      "x=1; y=2",
 		IssuedAt:     time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC),
+		CheckedAt:    time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC),
 	}
 	b, err := EncodeEntry(in)
 	if err != nil {
@@ -28,10 +29,11 @@ func TestEntryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !out.ExpiresAt.Equal(in.ExpiresAt) || !out.IssuedAt.Equal(in.IssuedAt) {
+	if !out.ExpiresAt.Equal(in.ExpiresAt) || !out.IssuedAt.Equal(in.IssuedAt) || !out.CheckedAt.Equal(in.CheckedAt) {
 		t.Errorf("times differ: %+v vs %+v", out, in)
 	}
 	out.ExpiresAt, out.IssuedAt, in.ExpiresAt, in.IssuedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	out.CheckedAt, in.CheckedAt = time.Time{}, time.Time{}
 	if out != in {
 		t.Errorf("round trip: got %+v, want %+v", out, in)
 	}
@@ -41,7 +43,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"refresh_token", "cookies", "issued_at", "token_type"} {
+	for _, f := range []string{"refresh_token", "cookies", "issued_at", "token_type", "checked_at"} {
 		if strings.Contains(string(b), f) {
 			t.Errorf("zero %s encoded: %s", f, b)
 		}

@@ -36,14 +36,23 @@ func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
 // holds the lock), with locked false and no error: the holder did what the
 // lock was wanted for, typically writing a fresh token that reading needs
 // no lock for. Waiters then finish together right after the holder's write
-// instead of taking the lock one after another. A Locker of another kind
-// just locks.
+// instead of taking the lock one after another. A ReadyLocker does it its
+// own way; a Locker of another kind just locks.
 func LockOr(ctx context.Context, l Locker, key string, ready func() bool) (unlock func(), locked bool, err error) {
-	if fl, ok := l.(*fileLocker); ok {
-		return fl.lock(ctx, key, ready)
+	switch l := l.(type) {
+	case *fileLocker:
+		return l.lock(ctx, key, ready)
+	case ReadyLocker:
+		return l.LockOr(ctx, key, ready)
 	}
 	unlock, err = l.Lock(ctx, key)
 	return unlock, err == nil, err
+}
+
+// ReadyLocker is a Locker with its own LockOr (the fleet backend's).
+type ReadyLocker interface {
+	Locker
+	LockOr(ctx context.Context, key string, ready func() bool) (unlock func(), locked bool, err error)
 }
 
 func (l *fileLocker) lock(ctx context.Context, key string, ready func() bool) (func(), bool, error) {

@@ -180,6 +180,10 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 			h.storeErr = cacheError(err)
 			return
 		}
+		if c.Fleet() && h.Store == nil && h.Locker == nil {
+			h.Store, h.Locker, h.storeErr = h.openFleet(dir)
+			return
+		}
 		if h.Store == nil {
 			st, err := keychain.Open(cache.Config{
 				Backend:           c.Backend,
@@ -467,6 +471,8 @@ type Status struct {
 	Static              bool      `json:"static_key,omitempty"` // a VSPC API key: no expiry, never cached
 	SecretStored        bool      `json:"secret_stored"`
 	Error               string    `json:"error,omitempty"`
+	// Fleet is the etcd cluster's view (backend etcd only).
+	Fleet *FleetStatus `json:"fleet,omitempty"`
 }
 
 // Statuses reports every profile, sorted by name.
@@ -496,6 +502,7 @@ func (h *Helper) Statuses() ([]Status, error) {
 		}()
 	}
 	wg.Wait()
+	h.fleetStatuses(st, out)
 	return out, nil
 }
 

@@ -34,7 +34,11 @@ func hitConfig(cfg *config.Config) hit.Config {
 	hc := hit.Config{
 		DefaultProfile: cfg.DefaultProfile,
 		Cache: hit.CacheConfig{Backend: cfg.Cache.Backend, Dir: cfg.Cache.Dir, PassphraseEnv: cfg.Cache.PassphraseEnv,
-			PassphraseCommand: len(cfg.Cache.PassphraseCommand) > 0},
+			PassphraseCommand: len(cfg.Cache.PassphraseCommand) > 0, MaxAge: -1},
+	}
+	if cfg.Cache.Fleet() {
+		// The front answers the machine's local level while its copy is young.
+		hc.Cache.Backend, hc.Cache.MaxAge = cfg.Cache.LocalLevel()
 	}
 	for _, name := range cfg.ProfileNames() {
 		hc.Profiles = append(hc.Profiles, hitProfile(cfg.Profiles[name]))

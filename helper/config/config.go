@@ -42,6 +42,11 @@ type CacheConfig struct {
 	Dir               string   `toml:"dir"`
 	PassphraseEnv     string   `toml:"passphrase_env"`
 	PassphraseCommand []string `toml:"passphrase_command"`
+
+	// The fleet backend (backend = "etcd"): fleet.go.
+	Local       string      `toml:"local"`
+	LocalMaxAge *Duration   `toml:"local_max_age"`
+	Etcd        *EtcdConfig `toml:"etcd"`
 }
 
 // Profile is one [profiles.NAME] table: one identity on one server. Each
@@ -373,9 +378,12 @@ func (c *Config) validate() error {
 		c.Cache.PassphraseEnv = DefaultPassphraseEnv
 	}
 	switch c.Cache.Backend {
-	case "", "auto", "file", "keyctl", "secret-service", "kwallet", "pass", "keychain", "wincred":
+	case "", "auto", "file", "keyctl", "secret-service", "kwallet", "pass", "keychain", "wincred", "etcd":
 	default:
-		return exitcode.UsageError("cache.backend %q is not one of auto, file, keyctl, secret-service, kwallet, pass, keychain, wincred", c.Cache.Backend)
+		return exitcode.UsageError("cache.backend %q is not one of auto, file, keyctl, secret-service, kwallet, pass, keychain, wincred, etcd", c.Cache.Backend)
+	}
+	if err := c.Cache.validateFleet(); err != nil {
+		return err
 	}
 	if len(c.Profiles) == 0 {
 		return exitcode.UsageError("no profiles: add a [profiles.NAME] table")

@@ -66,6 +66,10 @@ type CacheConfig struct {
 	// variable; run here too, it would run twice on a miss (its stderr
 	// twice, a pinentry prompt twice), so such a call is the engine's.
 	PassphraseCommand bool
+	// MaxAge is how long a copy is answered after the fleet last confirmed
+	// it (cache.local_max_age of the etcd backend, whose local level is
+	// Backend); -1 means no limit.
+	MaxAge time.Duration
 }
 
 // Lookup returns p's cached entry when it is good for max(minValid,
@@ -94,6 +98,9 @@ func Lookup(c CacheConfig, p *Profile, minValid time.Duration, now time.Time) (c
 	e, ok := decodeEntry(b)
 	need := max(p.RefreshBefore, minValid)
 	if !ok || e.AccessToken == "" || e.ExpiresAt.Sub(now) <= need {
+		return cache.Entry{}, false
+	}
+	if age := now.Sub(e.CheckedAt); c.MaxAge >= 0 && (e.CheckedAt.IsZero() || age < 0 || age >= c.MaxAge) {
 		return cache.Entry{}, false
 	}
 	return e, true

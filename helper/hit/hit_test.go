@@ -200,7 +200,8 @@ func TestLinksNoEngine(t *testing.T) {
 			"github.com/BurntSushi/toml", "go.etcd.io/etcd/client/v3",
 			"github.com/veeam-tools/veeam-credential-helper/helper",
 			"github.com/veeam-tools/veeam-credential-helper/helper/config",
-			"github.com/veeam-tools/veeam-credential-helper/cache/keychain"} {
+			"github.com/veeam-tools/veeam-credential-helper/cache/keychain",
+			"github.com/veeam-tools/veeam-credential-helper/cache/etcd"} {
 			if strings.Contains(deps, "\n"+heavy+"\n") {
 				t.Errorf("%s links %s", pkg, heavy)
 			}

@@ -35,7 +35,7 @@ import (
 // (offset and length of each bucket, uint32), then the buckets: records of
 // (kind, key, value) whose key hashes to that bucket.
 
-const indexMagic = "veeam-credential-helper index 1\n"
+const indexMagic = "veeam-credential-helper index 2\n"
 
 // firstRead is read at once: the whole index of a small configuration.
 const firstRead = 4096
@@ -135,6 +135,7 @@ func readHead(f *os.File, abs string, want []byte) (*Index, bool) {
 	stamp, digest := r.bytes(), r.bytes()
 	ix.cache.Backend, ix.cache.Dir, ix.cache.PassphraseEnv = r.str(), r.str(), r.str()
 	ix.cache.PassphraseCommand = r.uvarint() == 1
+	ix.cache.MaxAge = time.Duration(r.uvarint()) - 1
 	ix.dflt, ix.only = r.str(), r.str()
 	ix.nBuckets = r.uvarint()
 	if r.bad || string(stamp) != string(want) || ix.nBuckets == 0 ||
@@ -466,6 +467,7 @@ func encodeIndex(stamp, digest []byte, cfg Config) ([]byte, error) {
 	h.str(cfg.Cache.Dir)
 	h.str(cfg.Cache.PassphraseEnv)
 	h.bool(cfg.Cache.PassphraseCommand)
+	h.uvarint(uint64(cfg.Cache.MaxAge + 1))
 	h.str(cfg.DefaultProfile)
 	only := ""
 	if len(cfg.Profiles) == 1 {

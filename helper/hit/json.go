@@ -188,6 +188,11 @@ func decodeEntry(b []byte) (cache.Entry, bool) {
 			if s, ok = r.plainStr(); ok {
 				e.ExpiresAt, ok = parseTime(s)
 			}
+		case "checked_at": // the fleet's confirmation of a local copy
+			var s string
+			if s, ok = r.plainStr(); ok {
+				e.CheckedAt, ok = parseTime(s)
+			}
 		default: // refresh token, cookies, issued_at: not a hit's business
 			return r.skip(1)
 		}

@@ -1,0 +1,18 @@
+package cache
+
+import "strings"
+
+// LocalBackend resolves cache.local, the per-machine level in front of the
+// fleet backend: "" is keyctl where the kernel keyring is permitted, else
+// file; anything else is returned lower-cased. The front and the engine
+// both call it, so they read the same local level.
+func LocalBackend(local string) string {
+	l := strings.ToLower(strings.TrimSpace(local))
+	if l != "" {
+		return l
+	}
+	if keyctlUsable() == nil {
+		return BackendKeyctl
+	}
+	return BackendFile
+}
