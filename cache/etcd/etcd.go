@@ -345,8 +345,9 @@ func (f *Fleet) connect() (*clientv3.Client, error) {
 
 // call runs op with a context bounded by DialTimeout and classifies its error.
 // A call still running after refusedCheckAfter checks whether every
-// endpoint refuses connections (the cluster is down, its hosts up): that
-// is final, and the call ends there instead of at DialTimeout.
+// endpoint refuses connections (the cluster is down, its hosts up) or
+// refuses us (TLS): either is final, and the call ends there instead of
+// at DialTimeout.
 func (f *Fleet) call(op func(context.Context, *clientv3.Client) error) error {
 	if err := f.downErr(); err != nil {
 		return err
@@ -370,6 +371,11 @@ func (f *Fleet) call(op func(context.Context, *clientv3.Client) error) error {
 			u := &unreachableError{cause: errors.New("connection refused")}
 			f.setDown(u)
 			return u
+		}
+		if rerr := f.probe(); rerr != nil {
+			cancel()
+			<-errc
+			return rerr
 		}
 		err = <-errc
 	}

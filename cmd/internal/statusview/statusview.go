@@ -33,6 +33,8 @@ type Row struct {
 	RefreshTokenPresent bool       `json:"refresh_token_present"`
 	SecretStored        bool       `json:"secret_stored"`
 	Error               *string    `json:"error"`
+	// Fleet is the etcd cluster's view, for backend etcd only (fleet.go).
+	Fleet *helper.FleetStatus `json:"fleet,omitempty"`
 }
 
 // Select is the profiles `status` shows: all of names, or those pattern
@@ -67,7 +69,7 @@ func Rows(sts []helper.Status, def string) []Row {
 	for i, s := range sts {
 		r := Row{Profile: s.Profile, Default: s.Profile == def, Product: s.Product, URL: s.URL, Username: s.Username,
 			Grant: s.Grant, Backend: s.Backend, Valid: s.Valid, Static: s.Static,
-			RefreshTokenPresent: s.RefreshTokenPresent, SecretStored: s.SecretStored}
+			RefreshTokenPresent: s.RefreshTokenPresent, SecretStored: s.SecretStored, Fleet: s.Fleet}
 		if !s.ValidUntil.IsZero() {
 			t := s.ValidUntil.UTC()
 			r.ValidUntil = &t
@@ -120,7 +122,7 @@ var Columns = []Column{
 	{"PRODUCT", func(r Row, _ time.Time) string { return r.Product }},
 	{"URL", func(r Row, _ time.Time) string { return r.URL }},
 	{"USER", func(r Row, _ time.Time) string { return dash(r.Username) }},
-	{"CACHE", func(r Row, _ time.Time) string { return r.Backend }},
+	{"CACHE", cacheCell},
 	{"ACCESS TOKEN", accessToken},
 	{"REFRESH TOKEN", func(r Row, _ time.Time) string { return yesNo(r.RefreshTokenPresent) }},
 	{"SECRET STORED", func(r Row, _ time.Time) string { return yesNo(r.SecretStored) }},
@@ -148,7 +150,11 @@ func WriteTable(w io.Writer, rows []Row, now time.Time) error {
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeFleetEndpoints(w, rows)
+	return nil
 }
 
 func accessToken(r Row, now time.Time) string {
