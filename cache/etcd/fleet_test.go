@@ -73,10 +73,12 @@ type machineOpts struct {
 	localMaxAge   string
 	lockTTL       string
 	dialTimeout   string
-	timeout       string // the profile's
+	timeout       string // the profile's, default 60s
 	refreshBefore string
 	passphraseEnv string
 	local         string
+	prefix        string
+	etcdExtra     string // more [cache.etcd] lines
 }
 
 // machine makes a home whose config shares the fleet.
@@ -122,12 +124,13 @@ cert_file = %q
 key_file = %q
 dial_timeout = %q
 lock_ttl = %q
-`, profileName, f.em.URL(), fleetUser, f.caFile, def(o.refreshBefore, "10s"), def(o.timeout, "30s"),
+%s
+`, profileName, f.em.URL(), fleetUser, f.caFile, def(o.refreshBefore, "10s"), def(o.timeout, "60s"),
 		e.CacheDir, def(o.local, "file"), def(o.localMaxAge, "30s"), def(o.passphraseEnv, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE"),
-		strings.Join(quoted, ", "), f.prefix, def(o.caFile, f.cluster.CAFile), def(o.certFile, f.cluster.CertFile),
-		// A generous dial_timeout: a test machine under load (-race, the
-		// whole suite) must not be taken for an unreachable cluster.
-		def(o.keyFile, f.cluster.KeyFile), def(o.dialTimeout, "5s"), def(o.lockTTL, "2s"))
+		strings.Join(quoted, ", "), def(o.prefix, f.prefix), def(o.caFile, f.cluster.CAFile), def(o.certFile, f.cluster.CertFile),
+		// A generous dial_timeout: 32 race-built processes on a loaded
+		// two-core machine must not take the cluster for unreachable.
+		def(o.keyFile, f.cluster.KeyFile), def(o.dialTimeout, "20s"), def(o.lockTTL, "5s"), o.etcdExtra)
 	if err := os.WriteFile(e.ConfigPath, []byte(text), 0o600); err != nil {
 		f.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -81,6 +82,17 @@ func (f *Fleet) LockOr(ctx context.Context, key string, ready func() bool) (func
 // with it). A holder that dies stops the keep-alive; its lease lapses after
 // LockTTL and the next waiter proceeds.
 func (f *Fleet) fleetLock(ctx context.Context, key string, ready func() bool) (unlock func(), locked bool, err error) {
+	// A lease can lapse before its first keep-alive when this process
+	// stalls longer than LockTTL right after the grant: take a new one.
+	for attempt := 1; ; attempt++ {
+		unlock, locked, err = f.fleetLockOnce(ctx, key, ready)
+		if !errors.Is(err, rpctypes.ErrLeaseNotFound) || attempt == 3 {
+			return unlock, locked, f.waitError(ctx, err)
+		}
+	}
+}
+
+func (f *Fleet) fleetLockOnce(ctx context.Context, key string, ready func() bool) (unlock func(), locked bool, err error) {
 	c, err := f.connect()
 	if err != nil {
 		return nil, false, err
@@ -90,7 +102,7 @@ func (f *Fleet) fleetLock(ctx context.Context, key string, ready func() bool) (u
 	lease, err := c.Grant(gctx, max(ttl, 1))
 	cancel()
 	if err != nil {
-		return nil, false, f.waitError(ctx, err)
+		return nil, false, err
 	}
 	life, end := context.WithCancel(context.Background())
 	sess, err := concurrency.NewSession(c, concurrency.WithLease(lease.ID), concurrency.WithTTL(int(max(ttl, 1))), concurrency.WithContext(life))
@@ -105,7 +117,7 @@ func (f *Fleet) fleetLock(ctx context.Context, key string, ready func() bool) (u
 	}
 	if err != nil {
 		revoke()
-		return nil, false, f.waitError(ctx, err)
+		return nil, false, err
 	}
 	m := concurrency.NewMutex(sess, f.lockKey(key))
 
@@ -125,7 +137,7 @@ func (f *Fleet) fleetLock(ctx context.Context, key string, ready func() bool) (u
 		case err := <-done:
 			if err != nil {
 				revoke()
-				return nil, false, f.waitError(ctx, err)
+				return nil, false, err
 			}
 			return revoke, true, nil
 		case _, ok := <-watch:
@@ -148,6 +160,15 @@ func (f *Fleet) fleetLock(ctx context.Context, key string, ready func() bool) (u
 // waitError is the error of a lock step: the caller's own deadline (the
 // profile's timeout while another machine logs in) is not an outage.
 func (f *Fleet) waitError(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*cache.UnavailableError); ok {
+		return err // connect's, classified
+	}
+	if errors.Is(err, errUnreachable) {
+		return err
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("waiting for the fleet lock: %w", ctx.Err())
 	}

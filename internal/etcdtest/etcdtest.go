@@ -202,9 +202,6 @@ func (c *Cluster) start(bin string, n int) error {
 			"--initial-cluster-token", token,
 			"--cert-file", c.ServerCertFile, "--key-file", filepath.Join(c.Dir, "server-key.pem"),
 			"--client-cert-auth", "--trusted-ca-file", c.CAFile,
-			// Short heartbeats: elections in a test take a fraction of a
-			// second, and the shortest lease is one second.
-			"--heartbeat-interval", "50", "--election-timeout", "500",
 			"--logger", "zap", "--log-level", "error",
 		}
 		if err := m.Start(); err != nil {
@@ -414,13 +411,17 @@ func (c *Cluster) makeCerts() error {
 	if err := issue(caKey, caCert, server, c.ServerCertFile, filepath.Join(c.Dir, "server-key.pem")); err != nil {
 		return err
 	}
-	client := &x509.Certificate{Subject: pkix.Name{CommonName: "fleet"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	client := &x509.Certificate{Subject: pkix.Name{CommonName: ClientCommonName}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	if err := issue(caKey, caCert, client, c.CertFile, c.KeyFile); err != nil {
 		return err
 	}
 	rogue := &x509.Certificate{Subject: pkix.Name{CommonName: "fleet"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	return issue(otherKey, otherCert, rogue, c.RogueCertFile, c.RogueKeyFile)
 }
+
+// ClientCommonName is the accepted client certificate's common name: the
+// etcd user it acts as once authentication is enabled.
+const ClientCommonName = "fleet"
 
 var serial int64 = 1
 
