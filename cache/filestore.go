@@ -74,32 +74,19 @@ func (s *fileStore) Get(key string) ([]byte, error) {
 	if err != nil {
 		return nil, unavailable(err, "cannot read the token cache")
 	}
-	if len(raw) > maxItemSize {
-		return nil, ErrNotFound
-	}
-	pass, err := s.pass.get()
-	if err != nil {
-		return nil, err
-	}
-	data, err := openItem(key, raw, pass, s.json)
-	switch {
-	case errors.Is(err, errWrongPassword):
-		return nil, unavailable(nil, "cannot decrypt the token cache: wrong passphrase?")
-	case err != nil:
-		return nil, ErrNotFound
-	}
-	return data, nil
+	return s.sealer().Open(key, raw)
+}
+
+// sealer encrypts and decrypts the store's items with its passphrase.
+func (s *fileStore) sealer() *Sealer {
+	return &Sealer{pass: s.pass, where: "the token cache", json: s.json}
 }
 
 func (s *fileStore) Set(key string, data []byte) error {
 	if err := CheckKey(key); err != nil {
 		return err
 	}
-	pass, err := s.pass.get()
-	if err != nil {
-		return err
-	}
-	sealed, err := sealItem(key, data, pass)
+	sealed, err := s.sealer().Seal(key, data)
 	if err != nil {
 		return err
 	}

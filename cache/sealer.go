@@ -10,6 +10,8 @@ type Sealer struct {
 	pass *passphraseSource
 	// What Open's "wrong passphrase" error says the items are.
 	where string
+	// json reads the item's JSON; nil is encoding/json.
+	json ItemJSON
 }
 
 // NewSealer takes the passphrase from cfg as the file backend does
@@ -56,7 +58,11 @@ func (s *Sealer) Open(key string, raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := openItem(key, raw, pass, stdItemJSON{})
+	dec := s.json
+	if dec == nil {
+		dec = stdItemJSON{}
+	}
+	data, err := openItem(key, raw, pass, dec)
 	switch {
 	case errors.Is(err, errWrongPassword):
 		return nil, unavailable(nil, "cannot decrypt %s: wrong passphrase?", s.where)
@@ -70,7 +76,9 @@ func (s *Sealer) Open(key string, raw []byte) ([]byte, error) {
 // that a fleet with a file local level asks for it (command, prompt) once.
 func SealerFor(st Store, cfg Config, where string) *Sealer {
 	if fs, ok := st.(*fileStore); ok {
-		return &Sealer{pass: fs.pass, where: where}
+		s := fs.sealer()
+		s.where = where
+		return s
 	}
 	return NewSealer(cfg, where)
 }

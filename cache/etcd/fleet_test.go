@@ -38,14 +38,14 @@ const (
 // fleet is one test's fleet: the cluster, a vb365 emulator and a key
 // prefix of its own.
 type fleet struct {
-	t       *testing.T
+	t       testing.TB
 	cluster *etcdtest.Cluster
 	em      *emulator.Emulator
 	prefix  string
 	caFile  string // the emulator's CA
 }
 
-func newFleet(t *testing.T) *fleet {
+func newFleet(t testing.TB) *fleet {
 	t.Helper()
 	c := etcdtest.Shared(t)
 	em, err := emulator.New(emulator.Options{Product: emulator.ProductVB365, TLS: true})
@@ -164,7 +164,7 @@ func (f *fleet) process(e *testenv.Env) *process {
 	return &process{h: h, stderr: buf, cfg: cfg, cfgPath: e.ConfigPath}
 }
 
-func (p *process) get(t *testing.T) *helper.Result {
+func (p *process) get(t testing.TB) *helper.Result {
 	t.Helper()
 	res, err := p.h.Get(context.Background(), helper.Request{Profile: profileName})
 	if err != nil {

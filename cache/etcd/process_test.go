@@ -35,7 +35,7 @@ type run struct {
 }
 
 // runAll starts one `get` per machine in machines, all at the same instant.
-func runAll(t *testing.T, machines []*testenv.Env, args ...string) []run {
+func runAll(t testing.TB, machines []*testenv.Env, args ...string) []run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
