@@ -6,7 +6,6 @@ package etcd_test
 // (one Helper per process that would run there), the rest run the binaries.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -142,7 +141,7 @@ lock_ttl = %q
 // would: its own Helper, etcd connection and stderr.
 type process struct {
 	h       *helper.Helper
-	stderr  *syncBuffer
+	stderr  *testenv.Buffer
 	cfg     *config.Config
 	cfgPath string
 }
@@ -154,7 +153,7 @@ func (f *fleet) process(e *testenv.Env) *process {
 		f.t.Fatal(err)
 	}
 	h := helper.New(cfg)
-	buf := &syncBuffer{}
+	buf := &testenv.Buffer{}
 	h.Stderr = buf
 	f.t.Cleanup(func() {
 		if fl, ok := h.Store.(*etcd.Fleet); ok {
@@ -171,23 +170,6 @@ func (p *process) get(t testing.TB) *helper.Result {
 		t.Fatalf("get: exit %d: %v (stderr %q)", exitcode.Of(err), err, p.stderr.String())
 	}
 	return res
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // together runs fn(i) for i < n at the same instant and waits for all.
