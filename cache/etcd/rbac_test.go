@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/etcdtest"
 )
@@ -50,8 +51,8 @@ func TestRBAC(t *testing.T) {
 
 	first := f.process(f.machine(at("/allowed/fleet/", ""))).get(t)
 	second := f.process(f.machine(at("/allowed/fleet/", `username = "helper"`+"\n"+`password_env = "ETCD_HELPER_PASSWORD"`))).get(t)
-	if first.Source != helper.SourceGrant || second.Source != helper.SourceCache || second.Entry.AccessToken != first.Entry.AccessToken {
-		t.Errorf("inside the role's prefix: sources %s and %s, same token %v: want one grant shared", first.Source, second.Source, second.Entry.AccessToken == first.Entry.AccessToken)
+	if first.Source != helper.SourceGrant || second.Source != helper.SourceCache || second.AccessToken != first.AccessToken {
+		t.Errorf("inside the role's prefix: sources %s and %s, same token %v: want one grant shared", first.Source, second.Source, second.AccessToken == first.AccessToken)
 	}
 
 	for _, tc := range []struct {
@@ -65,8 +66,8 @@ func TestRBAC(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := f.process(f.machine(tc.o))
 			_, err := p.h.Get(context.Background(), helper.Request{Profile: profileName})
-			if code := helper.ExitCode(err); code != helper.ExitCache || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("exit %d (%v): want %d saying %q", code, err, helper.ExitCache, tc.want)
+			if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("exit %d (%v): want %d saying %q", code, err, exitcode.Cache, tc.want)
 			}
 			if s := p.stderr.String(); s != "" {
 				t.Errorf("stderr %q", s)
