@@ -513,3 +513,26 @@ func frontIndex(t *testing.T, path string) *hit.Index {
 	t.Cleanup(ix.Close)
 	return ix
 }
+
+// local = "none": nothing on the machine; every call reads etcd, the front
+// never answers, and a secret cannot be stored by login.
+func TestNoLocalLevel(t *testing.T) {
+	f := newFleet(t)
+	first := f.process(f.machine(machineOpts{})).get(t)
+	e := f.machine(machineOpts{local: "none"})
+	p := f.process(e)
+	if res := p.get(t); res.Source != helper.SourceCache || res.AccessToken != first.AccessToken {
+		t.Errorf("source %s, same token %v: want the fleet's token", res.Source, res.AccessToken == first.AccessToken)
+	}
+	ix := frontIndex(t, e.ConfigPath)
+	prof, _ := ix.Profile(profileName)
+	if _, ok := hit.Lookup(ix.Cache(), prof, 0, time.Now()); ok {
+		t.Error("the front answered with no local level")
+	}
+	if entries, _ := os.ReadDir(filepath.Join(e.CacheDir, "tokens")); len(entries) != 0 {
+		t.Errorf("%d items on a machine without a local level", len(entries))
+	}
+	if _, err := p.h.Login(context.Background(), profileName, fleetPassword); exitcode.Of(err) != exitcode.Cache || !strings.Contains(err.Error(), "none") {
+		t.Errorf("login without a local level: %v, want exit 6 naming cache.local", err)
+	}
+}
