@@ -99,7 +99,7 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("cache entry version %d is not supported", *w.V)
 	}
 	return Entry{AccessToken: w.AccessToken, RefreshToken: w.RefreshToken, TokenType: w.TokenType,
-		ExpiresAt: w.ExpiresAt, Cookies: w.Cookies, IssuedAt: w.IssuedAt}, nil
+		ExpiresAt: w.ExpiresAt, Cookies: w.Cookies, IssuedAt: w.IssuedAt, CheckedAt: w.CheckedAt}, nil
 }
 
 // Key is the hex SHA-256 of the identity fields. Every field is length
