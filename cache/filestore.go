@@ -31,6 +31,8 @@ func openFile(cfg Config) (Store, error) {
 		command:     cfg.PassphraseCommand,
 		interactive: cfg.Interactive,
 		dir:         cfg.Dir,
+		timeout:     cfg.CommandTimeout,
+		drop:        cfg.CommandEnvDrop,
 	}}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/cache/keychain"
+	"github.com/veeam-tools/veeam-credential-helper/internal/extcmd"
 )
 
 // Version is set at build time with -ldflags "-X .../helper.Version=…".
@@ -131,6 +132,8 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 				PassphraseEnv:     c.PassphraseEnv,
 				PassphraseCommand: c.PassphraseCommand,
 				Interactive:       h.Prompt != nil,
+				CommandTimeout:    h.longestTimeout(),
+				CommandEnvDrop:    h.secretVariables(),
 			})
 			if err != nil {
 				h.storeErr = cacheError(err)
@@ -145,9 +148,26 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 	return h.Store, h.Locker, h.storeErr
 }
 
+// longestTimeout is the longest profile timeout: the bound of the cache's
+// passphrase_command, which serves every profile.
+func (h *Helper) longestTimeout() time.Duration {
+	var d time.Duration
+	for _, p := range h.Config.Profiles {
+		d = max(d, p.Timeout.Duration)
+	}
+	if d == 0 {
+		return DefaultTimeout
+	}
+	return d
+}
+
 func cacheError(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, extcmd.ErrTimeout) {
+		// A passphrase prompt nobody answers: interaction that cannot happen.
+		return wrapf(ExitInteraction, err, "token cache unavailable: %v", err)
 	}
 	if cache.IsUnavailable(err) {
 		return wrapf(ExitCache, err, "token cache unavailable: %v", err)
@@ -214,6 +234,15 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 		}
 	}
 
+	// Get the store's passphrase now, before the lock: a passphrase_command
+	// waiting for its user (pinentry) must not hold up every other caller of
+	// this identity; and failing after the server opened a session would
+	// waste a login (VB365 throttles logins).
+	if u, ok := st.(cache.Unlocker); ok {
+		if err := u.Unlock(); err != nil {
+			return nil, cacheError(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
 	// While another process holds the lock (it is running a grant), the
@@ -246,13 +275,6 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	if found && !r.ForceRefresh && h.fresh(p, e, r.MinValid) {
 		h.debugf("profile %q: another process renewed the token", p.Name)
 		return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
-	}
-	// Get the store's passphrase now: failing after the server opened a
-	// session would waste a login (and VB365 throttles logins).
-	if u, ok := st.(cache.Unlocker); ok {
-		if err := u.Unlock(); err != nil {
-			return nil, cacheError(err)
-		}
 	}
 	s, err := h.session(p, r)
 	if err != nil {
@@ -322,7 +344,7 @@ func (h *Helper) Invalidate(ctx context.Context, profile string) error {
 // InvalidateToken is Invalidate for one rejected token: when the cache holds
 // another (already renewed by a concurrent caller) it is kept.
 func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) error {
-	return h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+	return h.locked(ctx, profile, true, func(ctx context.Context, p *Profile, st cache.Store) error {
 		e, found, err := h.load(st, p.CacheKey())
 		if err != nil || !found {
 			return err
@@ -341,7 +363,9 @@ func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) err
 
 // locked runs fn for the profile with the store open and the profile's
 // lock held, within the profile's timeout.
-func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Context, *Profile, cache.Store) error) error {
+// With unlock, the store's passphrase is fetched first, before the lock
+// (see Get).
+func (h *Helper) locked(ctx context.Context, profile string, unlock bool, fn func(context.Context, *Profile, cache.Store) error) error {
 	p, err := h.Config.Profile(profile)
 	if err != nil {
 		return err
@@ -350,20 +374,25 @@ func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Con
 	if err != nil {
 		return err
 	}
+	if u, ok := st.(cache.Unlocker); ok && unlock {
+		if err := u.Unlock(); err != nil {
+			return cacheError(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
-	unlock, err := lk.Lock(ctx, p.CacheKey())
+	release, err := lk.Lock(ctx, p.CacheKey())
 	if err != nil {
 		return cacheError(err)
 	}
-	defer unlock()
+	defer release()
 	return fn(ctx, p, st)
 }
 
 // Logout revokes the server session (best effort) and deletes the cached
 // tokens; with forgetSecret also the secret stored by `login`.
 func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) error {
-	return h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+	return h.locked(ctx, profile, false, func(ctx context.Context, p *Profile, st cache.Store) error {
 		key := p.CacheKey()
 		e, found, err := h.load(st, key)
 		if err != nil {
@@ -439,7 +468,7 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 		return nil, errorf(ExitInteraction, "empty secret")
 	}
 	var res *Result
-	err := h.locked(ctx, profile, func(ctx context.Context, p *Profile, st cache.Store) error {
+	err := h.locked(ctx, profile, true, func(ctx context.Context, p *Profile, st cache.Store) error {
 		r := Request{Password: secret}
 		if secretKind(p) == secretAssertion {
 			r = Request{Assertion: secret}
@@ -499,6 +528,7 @@ type session struct {
 	// apiVersion is the x-api-version this session sends: the profile's,
 	// or the revision the server named instead (doVersioned).
 	apiVersion string
+	sent       []string // secrets used in this session's calls: redacted from server text
 }
 
 // warnTransport warns once per Helper and profile (so once per command,

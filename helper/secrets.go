@@ -1,12 +1,14 @@
 package helper
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
-	"os/exec"
 	"strings"
+
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
+	"github.com/veeam-tools/veeam-credential-helper/internal/extcmd"
 )
 
 // Kinds of secret a grant may need.
@@ -33,7 +35,16 @@ func secretKey(p *Profile) string { return p.CacheKey() + "." + secretKind(p) }
 
 // secret finds a secret in the documented order: the JSON request, *_env,
 // *_file, *_command, the keyring entry stored by `login`, a terminal prompt.
+// The session remembers it, to redact it from whatever the server says.
 func (s *session) secret(ctx context.Context, kind string) (string, error) {
+	v, err := s.findSecret(ctx, kind)
+	if v != "" {
+		s.sent = append(s.sent, v)
+	}
+	return v, err
+}
+
+func (s *session) findSecret(ctx context.Context, kind string) (string, error) {
 	p := s.p
 	var fromRequest, env, file string
 	var command []string
@@ -65,16 +76,16 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 		s.h.debugf("profile %q: %s_env: $%s is not set", p.Name, kind, env)
 	}
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := config.ReadTrusted(file, kind+"_file", true)
 		if err != nil {
-			return "", errorf(ExitUsage, "profile %q: cannot read %s_file: %v", p.Name, kind, err)
+			return "", prefixProfile(p, err)
 		}
 		if v := strings.TrimRight(string(b), "\r\n"); v != "" {
 			return v, nil
 		}
 	}
 	if len(command) > 0 {
-		return runSecretCommand(ctx, p.Name, kind, command)
+		return s.runSecretCommand(ctx, kind, command)
 	}
 	if kind != secretMFACode && kind == secretKind(p) {
 		if st, _, err := s.h.OpenCache(); err == nil {
@@ -108,25 +119,40 @@ func (s *session) secret(ctx context.Context, kind string) (string, error) {
 	return "", errorf(ExitInteraction, "profile %q needs a %s and no terminal can be asked: give it with %s", p.Name, strings.ReplaceAll(kind, "_", " "), hint)
 }
 
-// runSecretCommand runs a user's command (no shell) and takes its stdout.
-// Its stderr is not shown: it might echo the secret.
-func runSecretCommand(ctx context.Context, profile, kind string, argv []string) (string, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return "", errorf(ExitUnreachable, "profile %q: %s_command did not finish within timeout", profile, kind)
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", errorf(ExitInteraction, "profile %q: %s_command failed (%s)", profile, kind, ee.ProcessState.String())
-		}
-		return "", errorf(ExitUsage, "profile %q: %s_command: %v", profile, kind, err)
+// runSecretCommand runs a user's command (no shell) within ctx and takes
+// its stdout. Its stderr is not shown: it might echo the secret. Its
+// environment holds none of the configured secret variables.
+func (s *session) runSecretCommand(ctx context.Context, kind string, argv []string) (string, error) {
+	out, err := extcmd.Output(ctx, argv, s.h.secretVariables(), nil)
+	var ee *extcmd.ExitError
+	switch {
+	case errors.Is(err, extcmd.ErrTimeout):
+		return "", errorf(ExitInteraction, "profile %q: %s_command %s did not finish within timeout %s and was killed", s.p.Name, kind, argv[0], s.p.Timeout.Duration)
+	case errors.As(err, &ee):
+		return "", errorf(ExitInteraction, "profile %q: %s_command %s failed (%s)", s.p.Name, kind, argv[0], ee.State)
+	case err != nil:
+		return "", wrapf(ExitUsage, err, "profile %q: %s_command: %v", s.p.Name, kind, err)
 	}
-	v := strings.TrimRight(out.String(), "\r\n")
+	v := strings.TrimRight(string(out), "\r\n")
 	if v == "" {
-		return "", errorf(ExitInteraction, "profile %q: %s_command printed nothing", profile, kind)
+		return "", errorf(ExitInteraction, "profile %q: %s_command %s printed nothing", s.p.Name, kind, argv[0])
 	}
 	return v, nil
+}
+
+// secretVariables names the environment variables that hold secrets the
+// configuration reads: every profile's *_env and the cache passphrase's. A
+// command the helper runs never gets them.
+func (h *Helper) secretVariables() []string {
+	names := []string{h.Config.Cache.PassphraseEnv, DefaultPassphraseEnv}
+	for _, p := range h.Config.Profiles {
+		names = append(names, p.PasswordEnv, p.AssertionEnv, p.APIKeyEnv)
+	}
+	return names
+}
+
+// prefixProfile puts the profile's name before a configuration error.
+func prefixProfile(p *Profile, err error) error {
+	e := AsError(err)
+	return &Error{Exit: e.Exit, Msg: fmt.Sprintf("profile %q: %s", p.Name, e.Msg), Err: e.Err}
 }

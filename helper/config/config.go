@@ -71,6 +71,9 @@ type Profile struct {
 	CAFile             string `toml:"ca_file"`
 	PinSHA256          string `toml:"pin_sha256"`
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+	// InsecurePlainHTTP allows an http:// url (and git over http): without
+	// it a token or password never crosses the network unencrypted.
+	InsecurePlainHTTP bool `toml:"insecure_plain_http"`
 
 	APIVersion              string   `toml:"api_version"`
 	RefreshBefore           Duration `toml:"refresh_before"`
@@ -119,19 +122,35 @@ func Load(path string) (*Config, error) {
 	if path == "" {
 		return nil, UsageError("no configuration file: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
-	data, err := os.ReadFile(path)
+	data, err := ReadTrusted(path, FileConfig, false)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
+	}
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
-		}
-		return nil, UsageError("cannot read configuration file: %v", err)
+		return nil, err
 	}
 	cfg, err := Parse(data)
 	if err != nil {
 		return nil, prefixErr(path, err)
 	}
 	cfg.Path = path
+	cfg.resolveCacheDir()
 	return cfg, nil
+}
+
+// resolveCacheDir makes a relative cache.dir relative to the configuration
+// file's directory, not to the working directory: git runs credential
+// helpers inside working trees, where a relative cache (and its lock files)
+// would land in each tree and single flight would break.
+func (c *Config) resolveCacheDir() {
+	if c.Cache.Dir == "" || filepath.IsAbs(c.Cache.Dir) || c.Path == "" {
+		return
+	}
+	base, err := filepath.Abs(filepath.Dir(c.Path))
+	if err != nil {
+		return
+	}
+	c.Cache.Dir = filepath.Join(base, c.Cache.Dir)
 }
 
 func prefixErr(path string, err error) error {
@@ -295,6 +314,9 @@ func (p *Profile) validate() error {
 	}
 	if u.User != nil {
 		return bad("url must not hold credentials")
+	}
+	if u.Scheme == "http" && !p.InsecurePlainHTTP {
+		return bad("url %q is plain http: the password and tokens would cross the network unencrypted; use https, or set insecure_plain_http = true to allow it", p.URL)
 	}
 	p.URL = strings.TrimRight(p.URL, "/")
 	if prod.defaultPort != "" && u.Port() == "" {

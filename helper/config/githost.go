@@ -19,8 +19,10 @@ import (
 // helpers go on.
 //
 // git_hosts entries are "host", "host:port" or "scheme://host[:port]":
-// without a scheme an entry matches https and http; without a port it
-// matches the default port of git's protocol.
+// without a scheme an entry matches https (and http only when the profile
+// sets insecure_plain_http); without a port it matches the default port of
+// git's protocol. git over plain http matches no profile without
+// insecure_plain_http: the token would go in cleartext to whoever answers.
 func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, error) {
 	protocol = strings.ToLower(protocol)
 	want, ok := splitGitHost(protocol, host)
@@ -121,7 +123,10 @@ func (p *Profile) matchesGit(protocol string, want hostPort) (bool, error) {
 			}
 			scheme, rest = strings.ToLower(u.Scheme), u.Host
 		}
-		if scheme != "" && scheme != protocol {
+		if scheme == "http" && !p.InsecurePlainHTTP {
+			return false, UsageError("profile %q: git_hosts entry %q is plain http: set insecure_plain_http = true to send tokens unencrypted, or use https", p.Name, entry)
+		}
+		if scheme != "" && scheme != protocol || protocol == "http" && !p.InsecurePlainHTTP {
 			continue
 		}
 		got, ok := splitGitHost(protocol, rest)

@@ -145,7 +145,7 @@ func TestEligible(t *testing.T) {
 		want bool
 	}{
 		{"product = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n", true},
-		{"product = \"vb365\"\nurl = \"HTTP://h\"\nusername = \"u\"\n", false},
+		{"product = \"vb365\"\nurl = \"HTTP://h\"\nusername = \"u\"\ninsecure_plain_http = true\n", false},
 		{"product = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\ninsecure_skip_verify = true\n", false},
 		{"product = \"vspc\"\nurl = \"https://h\"\ngrant = \"api-key\"\napi_key_env = \"K\"\n", false},
 		{"product = \"vspc\"\nurl = \"https://h\"\nusername = \"u\"\n", true},
