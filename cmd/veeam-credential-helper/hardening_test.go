@@ -27,7 +27,7 @@ func TestGitPlainHTTPRemoteGetsNoToken(t *testing.T) {
 	}))
 	defer plain.Close()
 	host := strings.TrimPrefix(plain.URL, "http://")
-	e, _ := vb365Env(t, `git_hosts = ["`+host+`"]`)
+	e, _ := vb365Env(t, func(p *testenv.Profile) { p.GitHosts = []string{host} })
 	mustOK(t, e.Run("", "get")) // a token is cached: the front would answer it
 
 	// git's helper protocol, front and engine: no answer, exit 0.
@@ -64,7 +64,7 @@ func TestGitPlainHTTPRemoteGetsNoToken(t *testing.T) {
 // A configuration file another user could write is refused on every path,
 // the front's cache hit included: exit 2, one line with the fix.
 func TestWritableConfigRefused(t *testing.T) {
-	e, em := vb365Env(t, "")
+	e, em := vb365Env(t, nil)
 	mustOK(t, e.Run("", "get")) // warm: the front would answer a hit
 	if err := os.Chmod(e.ConfigPath, 0o666); err != nil {
 		t.Fatal(err)
