@@ -263,7 +263,7 @@ func waitGone(t *testing.T, file string) {
 
 // A password_command that hangs (and leaves a child holding its stdout)
 // is killed with its process group when the profile's timeout passes:
-// exit 5 with one line, no hang.
+// exit 4 (a timeout) with one line, no hang.
 func TestSecretCommandTimeoutKillsGroup(t *testing.T) {
 	requireUnix(t)
 	hs := newHostileServer(t)
@@ -273,7 +273,7 @@ func TestSecretCommandTimeoutKillsGroup(t *testing.T) {
 	h, _, _ := hostileHome(t, hs, fmt.Sprintf("timeout = \"1s\"\npassword_command = [\"sh\", \"-c\", %q]", script))
 	t.Setenv("HOSTILE_PASSWORD", "")
 	_, err := h.Get(context.Background(), helper.Request{Profile: "h"})
-	if helper.ExitCode(err) != helper.ExitInteraction || !strings.Contains(err.Error(), "password_command sh did not finish within timeout 1s and was killed") {
+	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.Contains(err.Error(), "password_command (sh) did not finish within timeout 1s and was killed") {
 		t.Fatalf("exit %d: %v", helper.ExitCode(err), err)
 	}
 	waitGone(t, parent)
@@ -360,13 +360,13 @@ func TestPassphraseCommand(t *testing.T) {
 		t.Fatal("passphrase_command got the password variable")
 	}
 
-	// A hanging one: killed, exit 5, one line.
+	// A hanging one: killed, exit 4, one line.
 	h2, _, _ := hostileHome(t, hs, "timeout = \"1s\"")
 	t.Setenv("VEEAM_CREDENTIAL_HELPER_PASSPHRASE", "")
 	pid := filepath.Join(dir, "pp.pid")
 	h2.Config.Cache.PassphraseCommand = []string{"sh", "-c", fmt.Sprintf("sleep 300 & echo $! > %s; wait", pid)}
 	_, err := h2.Get(context.Background(), helper.Request{Profile: "h"})
-	if helper.ExitCode(err) != helper.ExitInteraction || !strings.Contains(err.Error(), "passphrase_command \"sh\" was killed after 1s: did not finish in time") {
+	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.Contains(err.Error(), "passphrase_command \"sh\" was killed after 1s: did not finish in time") {
 		t.Fatalf("hanging passphrase_command: exit %d: %v", helper.ExitCode(err), err)
 	}
 	waitGone(t, pid)

@@ -166,8 +166,8 @@ func cacheError(err error) error {
 		return nil
 	}
 	if errors.Is(err, extcmd.ErrTimeout) {
-		// A passphrase prompt nobody answers: interaction that cannot happen.
-		return wrapf(ExitInteraction, err, "token cache unavailable: %v", err)
+		// passphrase_command timed out: a timeout, as a server's would be.
+		return wrapf(ExitUnreachable, err, "token cache unavailable: %v", err)
 	}
 	if cache.IsUnavailable(err) {
 		return wrapf(ExitCache, err, "token cache unavailable: %v", err)

@@ -127,15 +127,15 @@ func (s *session) runSecretCommand(ctx context.Context, kind string, argv []stri
 	var ee *extcmd.ExitError
 	switch {
 	case errors.Is(err, extcmd.ErrTimeout):
-		return "", errorf(ExitInteraction, "profile %q: %s_command %s did not finish within timeout %s and was killed", s.p.Name, kind, argv[0], s.p.Timeout.Duration)
+		return "", errorf(ExitUnreachable, "profile %q: %s_command (%s) did not finish within timeout %s and was killed", s.p.Name, kind, argv[0], s.p.Timeout.Duration)
 	case errors.As(err, &ee):
-		return "", errorf(ExitInteraction, "profile %q: %s_command %s failed (%s)", s.p.Name, kind, argv[0], ee.State)
+		return "", errorf(ExitInteraction, "profile %q: %s_command failed (%s)", s.p.Name, kind, ee.State)
 	case err != nil:
 		return "", wrapf(ExitUsage, err, "profile %q: %s_command: %v", s.p.Name, kind, err)
 	}
 	v := strings.TrimRight(string(out), "\r\n")
 	if v == "" {
-		return "", errorf(ExitInteraction, "profile %q: %s_command %s printed nothing", s.p.Name, kind, argv[0])
+		return "", errorf(ExitInteraction, "profile %q: %s_command printed nothing", s.p.Name, kind)
 	}
 	return v, nil
 }

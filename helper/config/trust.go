@@ -40,7 +40,7 @@ func ReadTrusted(path, what string, secret bool) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, Wrapf(ExitUsage, err, "%s %s does not exist", what, path)
+			return nil, Wrapf(ExitUsage, err, "cannot read %s %s: it does not exist", what, path)
 		}
 		return nil, UsageError("cannot read %s: %v", what, err)
 	}
