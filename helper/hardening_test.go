@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
 // hostileServer is a VB365 token endpoint under the test's control: each
@@ -375,5 +378,296 @@ func TestPassphraseCommand(t *testing.T) {
 func requireUnix(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("process groups and sh: Unix")
+	}
+}
+
+// failingStore is the real file store whose writes (and, with
+// failRemove, removals) fail as on a full disk: Set fails from the
+// failFrom-th call on (1 = every Set).
+type failingStore struct {
+	cache.Store
+	mu         sync.Mutex
+	sets       int
+	failFrom   int
+	failRemove bool
+}
+
+var errDiskFull = &cache.UnavailableError{Msg: "cannot write the token cache", Err: syscall.ENOSPC}
+
+func (f *failingStore) Set(key string, data []byte) error {
+	f.mu.Lock()
+	f.sets++
+	fail := f.failFrom > 0 && f.sets >= f.failFrom
+	f.mu.Unlock()
+	if fail {
+		return errDiskFull
+	}
+	return f.Store.Set(key, data)
+}
+
+func (f *failingStore) Remove(key string) error {
+	if f.failRemove {
+		return &cache.UnavailableError{Msg: "cannot remove the token cache item", Err: syscall.EIO}
+	}
+	return f.Store.Remove(key)
+}
+
+func (f *failingStore) Unlock() error { return f.Store.(cache.Unlocker).Unlock() }
+
+// storeHome is a testenv home with the vb365 emulator (single-use refresh
+// tokens, replays counted) and a Helper whose store fails as asked.
+func storeHome(t *testing.T) (*emulator.Emulator, func(fs *failingStore) (*helper.Helper, *strings.Builder)) {
+	t.Helper()
+	e := testenv.New(t)
+	em := e.M365Profile(emulator.Options{}, tsUser, tsPassword, "VB365_LIBRARY_PASSWORD", nil)
+	return em, func(fs *failingStore) (*helper.Helper, *strings.Builder) {
+		h := e.Helper()
+		var warnings strings.Builder
+		h.Stderr = &lockedWriter{w: &warnings}
+		st, lk, err := h.OpenCache()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs != nil {
+			fs.Store = st
+			h = e.Helper()
+			h.Stderr = &lockedWriter{w: &warnings}
+			h.Store, h.Locker = fs, lk
+		}
+		return h, &warnings
+	}
+}
+
+// A refresh whose new entry cannot be stored answers the fresh token with
+// one warning naming the cause (exit 0), and the next call never replays
+// the spent refresh token: it logs in instead.
+func TestRefreshResultNotStorable(t *testing.T) {
+	em, newHelper := storeHome(t)
+	h, _ := newHelper(nil)
+	ctx := context.Background()
+	if _, err := h.Get(ctx, helper.Request{Profile: "m365"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		store *failingStore
+	}{
+		{"every write fails", &failingStore{failFrom: 1}},
+		{"the last write fails (a crash before the rename)", &failingStore{failFrom: 2, failRemove: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := em.Counts()
+			h, warnings := newHelper(tc.store)
+			res, err := h.Get(ctx, helper.Request{Profile: "m365", ForceRefresh: true})
+			if err != nil {
+				t.Fatalf("refresh with a failing store: %v", err)
+			}
+			if res.Source != helper.SourceRefresh || !em.Valid(res.Entry.AccessToken) {
+				t.Fatalf("answer: source %s, valid %v", res.Source, em.Valid(res.Entry.AccessToken))
+			}
+			w := warnings.String()
+			if strings.Count(w, "\n") != 1 || !strings.Contains(w, "the new token could not be stored") || !strings.Contains(w, "no space left on device") {
+				t.Fatalf("warning: %q", w)
+			}
+			// The next process, with a working store.
+			h, _ = newHelper(nil)
+			if _, err := h.Get(ctx, helper.Request{Profile: "m365", ForceRefresh: true}); err != nil {
+				t.Fatal(err)
+			}
+			after := em.Counts()
+			if after.RefreshReuse != 0 || after.Grants["password"] != before.Grants["password"]+1 {
+				t.Fatalf("after a lost write: %d refresh replays, %d password grants (want 0, %d)",
+					after.RefreshReuse, after.Grants["password"], before.Grants["password"]+1)
+			}
+		})
+	}
+}
+
+// When the entry can be neither written nor removed, the refresh token is
+// not sent at all (exit 6): sending it would leave it behind for a replay.
+func TestRefreshNotSentWhenEntryStuck(t *testing.T) {
+	em, newHelper := storeHome(t)
+	h, _ := newHelper(nil)
+	ctx := context.Background()
+	if _, err := h.Get(ctx, helper.Request{Profile: "m365"}); err != nil {
+		t.Fatal(err)
+	}
+	h, _ = newHelper(&failingStore{failFrom: 1, failRemove: true})
+	_, err := h.Get(ctx, helper.Request{Profile: "m365", ForceRefresh: true})
+	if helper.ExitCode(err) != helper.ExitCache {
+		t.Fatalf("exit %d: %v", helper.ExitCode(err), err)
+	}
+	if c := em.Counts(); c.Grants["refresh_token"] != 0 || c.RefreshReuse != 0 {
+		t.Fatalf("refresh grants %d, replays %d", c.Grants["refresh_token"], c.RefreshReuse)
+	}
+}
+
+// A token from a grant that cannot be stored is answered (exit 0, one
+// warning), not thrown away with exit 6.
+func TestGrantResultNotStorable(t *testing.T) {
+	em, newHelper := storeHome(t)
+	h, warnings := newHelper(&failingStore{failFrom: 1})
+	res, err := h.Get(context.Background(), helper.Request{Profile: "m365"})
+	if err != nil || !em.Valid(res.Entry.AccessToken) || res.Source != helper.SourceGrant {
+		t.Fatalf("grant with a failing store: %v", err)
+	}
+	if w := warnings.String(); strings.Count(w, "\n") != 1 || !strings.Contains(w, "no space left on device") {
+		t.Fatalf("warning: %q", w)
+	}
+}
+
+// A token that would not survive every output format is refused before
+// it is cached (exit 4), and the next call asks the server again.
+func TestUnusableTokenNotCached(t *testing.T) {
+	for _, bad := range []string{"tok\x1b[31m", "two words", "line\nbreak", "tab\t", "ünï", "del\x7f"} {
+		hs := newHostileServer(t)
+		h, _, _ := hostileHome(t, hs, "")
+		hs.set(func(map[string]string) (int, any) { return 200, tokenBody(bad, "rt-1", 3600) })
+		_, err := h.Get(context.Background(), helper.Request{Profile: "h"})
+		if helper.ExitCode(err) != helper.ExitUnreachable || !strings.Contains(err.Error(), "server answered an unusable token") {
+			t.Fatalf("%q: exit %d: %v", bad, helper.ExitCode(err), err)
+		}
+		hs.set(func(map[string]string) (int, any) { return 200, tokenBody("good-token", "rt-2", 3600) })
+		res, err := h.Get(context.Background(), helper.Request{Profile: "h"})
+		if err != nil || res.Entry.AccessToken != "good-token" || len(hs.calls()) != 2 {
+			t.Fatalf("%q: next call: %v, %d server calls", bad, err, len(hs.calls()))
+		}
+	}
+}
+
+// A token shorter-lived than refresh_before or --min-valid is answered
+// with one warning naming the lifetime, and is not renewed on every call:
+// only when half its lifetime is gone.
+func TestShortLivedTokenNoRefreshStorm(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		extra    string
+		minValid time.Duration
+		life     int
+		what     string
+	}{
+		{"refresh_before longer than the lifetime", `refresh_before = "10m"`, 0, 300, "refresh_before 10m0s"},
+		{"--min-valid longer than the lifetime", "", 2 * time.Hour, 3600, "--min-valid 2h0m0s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHostileServer(t)
+			h, warnings, _ := hostileHome(t, hs, tc.extra)
+			n := 0
+			hs.set(func(form map[string]string) (int, any) {
+				n++
+				return 200, tokenBody(fmt.Sprintf("at-%d", n), fmt.Sprintf("rt-%d", n), tc.life)
+			})
+			now := time.Now()
+			h.Now = func() time.Time { return now }
+			req := helper.Request{Profile: "h", MinValid: tc.minValid}
+			res, err := h.Get(context.Background(), req)
+			if err != nil || res.Entry.AccessToken != "at-1" {
+				t.Fatal(err)
+			}
+			w := warnings.String()
+			if strings.Count(w, "\n") != 1 || !strings.Contains(w, fmt.Sprintf("valid for %s", time.Duration(tc.life)*time.Second)) || !strings.Contains(w, tc.what) {
+				t.Fatalf("warning: %q", w)
+			}
+			for i := 0; i < 5; i++ {
+				now = now.Add(time.Duration(tc.life) * time.Second / 20)
+				res, err := h.Get(context.Background(), req)
+				if err != nil || res.Source != helper.SourceCache {
+					t.Fatalf("call %d: source %v, err %v", i, res, err)
+				}
+			}
+			if c := len(hs.calls()); c != 1 {
+				t.Fatalf("%d server calls while the token was fresh", c)
+			}
+			if strings.Count(warnings.String(), "\n") != 1 {
+				t.Fatalf("warned again on a hit: %q", warnings.String())
+			}
+			now = now.Add(time.Duration(tc.life) * time.Second / 2)
+			res, err = h.Get(context.Background(), req)
+			if err != nil || res.Source != helper.SourceRefresh || len(hs.calls()) != 2 {
+				t.Fatalf("past half its lifetime: %v, %v, %d calls", res, err, len(hs.calls()))
+			}
+		})
+	}
+}
+
+// A freshly issued token that has already expired is an error (exit 4),
+// not an answer.
+func TestExpiredFreshToken(t *testing.T) {
+	hs := newHostileServer(t)
+	h, _, _ := hostileHome(t, hs, "")
+	hs.set(func(map[string]string) (int, any) {
+		return 200, map[string]any{"access_token": "at-old", "refresh_token": "rt", "token_type": "bearer", ".expires": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}
+	})
+	_, err := h.Get(context.Background(), helper.Request{Profile: "h"})
+	if helper.ExitCode(err) != helper.ExitUnreachable || !strings.Contains(err.Error(), "already expired") {
+		t.Fatalf("exit %d: %v", helper.ExitCode(err), err)
+	}
+}
+
+// A passphrase the cache was not written with is refused before anything
+// is written or sent (exit 6, naming the next step); logout works without
+// the passphrase, and `logout --all`'s reset makes the cache usable again.
+func TestPassphraseMismatch(t *testing.T) {
+	hs := newHostileServer(t)
+	n := 0
+	hs.set(func(map[string]string) (int, any) {
+		n++
+		return 200, tokenBody(fmt.Sprintf("at-%d", n), fmt.Sprintf("rt-%d", n), 3600)
+	})
+	h, _, home := hostileHome(t, hs, "\n[profiles.other]\nproduct = \"vb365\"\nurl = \""+hs.srv.URL+"\"\nusername = \"o\"\npassword_env = \"HOSTILE_PASSWORD\"\nca_file = \""+hs.caFile+"\"\n")
+	ctx := context.Background()
+	if _, err := h.Get(ctx, helper.Request{Profile: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(home, "cache", "tokens")
+	listing := func() string {
+		entries, _ := os.ReadDir(tokens)
+		var names []string
+		for _, e := range entries {
+			fi, _ := e.Info()
+			names = append(names, fmt.Sprintf("%s %d %s", e.Name(), fi.Size(), fi.ModTime()))
+		}
+		return strings.Join(names, "\n")
+	}
+	before := listing()
+
+	// A mistyped passphrase, for a profile with nothing cached yet (it
+	// would have claimed the cache) and for one with an entry.
+	t.Setenv("VEEAM_CREDENTIAL_HELPER_PASSPHRASE", "mistyped")
+	for _, profile := range []string{"other", "h"} {
+		h2 := helper.New(h.Config)
+		h2.Stderr = io.Discard
+		_, err := h2.Get(ctx, helper.Request{Profile: profile})
+		if helper.ExitCode(err) != helper.ExitCache || !strings.Contains(err.Error(), "wrong passphrase") ||
+			!strings.Contains(err.Error(), "logout --all") || strings.Contains(err.Error(), "mistyped") {
+			t.Fatalf("profile %s, wrong passphrase: exit %d: %v", profile, helper.ExitCode(err), err)
+		}
+	}
+	if after := listing(); after != before || len(hs.calls()) != 1 {
+		t.Fatalf("a wrong passphrase wrote to the cache or called the server:\n%s\n---\n%s", before, after)
+	}
+
+	// logout of one profile without any passphrase: the entry goes.
+	t.Setenv("VEEAM_CREDENTIAL_HELPER_PASSPHRASE", "")
+	h3 := helper.New(h.Config)
+	h3.Stderr = io.Discard
+	if err := h3.Logout(ctx, "h", false); err != nil {
+		t.Fatalf("logout without a passphrase: %v", err)
+	}
+	// The reset with the mistyped passphrase clears what it cannot open;
+	// afterwards that passphrase owns the cache.
+	t.Setenv("VEEAM_CREDENTIAL_HELPER_PASSPHRASE", "mistyped")
+	h4 := helper.New(h.Config)
+	h4.Stderr = io.Discard
+	for _, p := range h4.Config.ProfileNames() {
+		if err := h4.Logout(ctx, p, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h4.ClearUndecryptable(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h4.Get(ctx, helper.Request{Profile: "h"}); err != nil {
+		t.Fatalf("after the reset: %v", err)
 	}
 }

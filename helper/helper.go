@@ -189,6 +189,12 @@ func (h *Helper) load(st cache.Store, key string) (cache.Entry, bool, error) {
 		h.debugf("cache entry unreadable: treated as a miss")
 		return cache.Entry{}, false, nil
 	}
+	if e.AccessToken != "" && !usableToken(e.AccessToken) {
+		// Cached by an older version before tokens were checked: no
+		// answer could carry it, so renew it.
+		h.debugf("cached access token unusable: treated as expired")
+		e.AccessToken, e.ExpiresAt = "", time.Time{}
+	}
 	return e, true, nil
 }
 
@@ -282,6 +288,19 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	}
 	if found && e.RefreshToken != "" {
 		h.debugf("profile %q: refresh grant", p.Name)
+		// VBR and VB365 refresh tokens are single-use: the entry is written
+		// without it before it is sent, so that whatever happens next (a
+		// crash, a full disk, a kernel key quota) the cache never holds a
+		// spent refresh token to replay.
+		spent := e
+		spent.RefreshToken = ""
+		if err := h.save(st, key, spent); err != nil {
+			if err := cacheError(st.Remove(key)); err != nil {
+				// Neither written nor removed: sending it could leave it
+				// behind for a replay.
+				return nil, err
+			}
+		}
 		ne, err := flow(p).refresh(ctx, s, e)
 		switch {
 		case err == nil:
@@ -289,9 +308,10 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 				// A server that does not rotate keeps the old one valid.
 				ne.RefreshToken = e.RefreshToken
 			}
-			if err := h.save(st, key, ne); err != nil {
+			if err := h.checkFresh(p, ne, r.MinValid); err != nil {
 				return nil, err
 			}
+			h.keep(st, key, p, ne)
 			return &Result{Profile: p, Entry: ne, Source: SourceRefresh}, nil
 		case ExitCode(err) == ExitRejected:
 			// The refresh token is dead: never send it again.
@@ -300,7 +320,11 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 				return nil, err
 			}
 		default:
-			// Transient: keep the refresh token for the next call.
+			// Transient (the server answered an error, or nothing): the
+			// refresh token was not spent; put it back for the next call.
+			if err := h.save(st, key, e); err != nil {
+				h.debugf("profile %q: the refresh token could not be put back: %v", p.Name, err)
+			}
 			if e.AccessToken != "" && e.ExpiresAt.After(h.now()) && !r.ForceRefresh {
 				h.warnf("%v; answering the cached token, valid until %s", err, e.ExpiresAt.UTC().Format(time.RFC3339))
 				return &Result{Profile: p, Entry: e, Source: SourceCache}, nil
@@ -313,10 +337,49 @@ func (h *Helper) Get(ctx context.Context, r Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := h.save(st, key, ne); err != nil {
+	if err := h.checkFresh(p, ne, r.MinValid); err != nil {
 		return nil, err
 	}
+	h.keep(st, key, p, ne)
 	return &Result{Profile: p, Entry: ne, Source: SourceGrant}, nil
+}
+
+// keep stores a token the server just issued. When it cannot be stored
+// (disk full, quota) the token is still answered, with one warning naming
+// the cause, and the old entry is removed: it may hold a refresh token the
+// server has rotated away.
+func (h *Helper) keep(st cache.Store, key string, p *Profile, e cache.Entry) {
+	err := h.save(st, key, e)
+	if err == nil {
+		return
+	}
+	also := ""
+	if rerr := st.Remove(key); rerr != nil {
+		also = "; the old entry could not be removed either"
+	}
+	h.warnf("profile %q: the new token could not be stored (%v)%s; answering it anyway: the next call logs in again", p.Name, err, also)
+}
+
+// checkFresh reports a freshly issued token that cannot serve the call:
+// already expired is an error (the server's or this machine's clock is
+// wrong); shorter-lived than refresh_before or --min-valid is answered with
+// one warning, and Profile.Fresh keeps it while half its lifetime is left,
+// so that callers do not renew it on every call.
+func (h *Helper) checkFresh(p *Profile, e cache.Entry, minValid time.Duration) error {
+	now := h.now()
+	if !e.ExpiresAt.After(now) {
+		return errorf(ExitUnreachable, "profile %q: the server answered a token that has already expired (valid until %s, this machine's clock says %s): check both clocks",
+			p.Name, e.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	need, what := p.RefreshBefore.Duration, "refresh_before"
+	if minValid > need {
+		need, what = minValid, "--min-valid"
+	}
+	if life := e.ExpiresAt.Sub(e.IssuedAt); !e.IssuedAt.IsZero() && life <= need {
+		h.warnf("profile %q: the server issues tokens valid for %s, not more than %s %s; answering it, and renewing it when half of that is left",
+			p.Name, life.Round(time.Second), what, need)
+	}
+	return nil
 }
 
 // static answers a static key (VSPC API key) straight from its source: a
@@ -331,6 +394,9 @@ func (h *Helper) static(ctx context.Context, p *Profile, r Request) (*Result, er
 	e, err := flow(p).grant(ctx, s)
 	if err != nil {
 		return nil, err
+	}
+	if !usableToken(e.AccessToken) {
+		return nil, errorf(ExitUsage, "profile %q: the API key holds control characters, spaces or non-ASCII: it cannot be sent as a bearer token", p.Name)
 	}
 	return &Result{Profile: p, Entry: e, Source: SourceGrant}, nil
 }
@@ -396,7 +462,11 @@ func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) 
 		key := p.CacheKey()
 		e, found, err := h.load(st, key)
 		if err != nil {
-			return err
+			// No passphrase, or not the one the cache was written with:
+			// the session cannot be revoked, but the entry is deleted all
+			// the same (that needs no passphrase).
+			h.debugf("profile %q: cached entry unreadable (%v): not revoked on the server", p.Name, err)
+			found = false
 		}
 		if found && e.AccessToken != "" && e.ExpiresAt.After(h.now()) {
 			s, err := h.session(p, Request{})
@@ -415,6 +485,25 @@ func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) 
 		}
 		return nil
 	})
+}
+
+// ClearUndecryptable is the reset `logout --all` ends with: it removes
+// every cache item the available passphrase cannot open (all of them when
+// there is no passphrase at hand), so that a cache written with a lost or
+// mistyped passphrase can be used again. It needs no passphrase. Stores
+// without one (keyctl, the keychains) have nothing to clear. It returns
+// how many items were removed.
+func (h *Helper) ClearUndecryptable() (int, error) {
+	st, _, err := h.OpenCache()
+	if err != nil {
+		return 0, err
+	}
+	c, ok := st.(interface{ ClearUndecryptable() (int, error) })
+	if !ok {
+		return 0, nil
+	}
+	n, err := c.ClearUndecryptable()
+	return n, cacheError(err)
 }
 
 // Status describes a profile's cache state without any secret.

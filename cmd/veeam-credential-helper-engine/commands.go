@@ -142,6 +142,15 @@ func runLogout(c *cmdContext) error {
 			first = err
 		}
 	}
+	if logoutOpts.all && first == nil {
+		// The documented reset: what the passphrase at hand cannot open
+		// (everything, without one) goes too.
+		n, err := h.ClearUndecryptable()
+		if n > 0 {
+			fmt.Fprintf(c.io.err, "veeam-credential-helper: removed %d cache item(s) the passphrase does not open (stored logins among them)\n", n)
+		}
+		return err
+	}
 	return first
 }
 

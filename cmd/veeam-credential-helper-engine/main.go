@@ -8,8 +8,12 @@ package main
 
 import (
 	"os"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/nodump"
 )
 
 func main() {
+	// Passwords, the cache passphrase and tokens will be in memory.
+	nodump.Disable()
 	os.Exit(run(pluginArgs(os.Args[1:]), stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }

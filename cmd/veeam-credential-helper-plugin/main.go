@@ -26,12 +26,15 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin/server"
+	"github.com/veeam-tools/veeam-credential-helper/internal/nodump"
 )
 
 const notByHand = "`plugin` serves the HashiCorp go-plugin interface (integrations/goplugin) to a host program " +
 	"that launches this binary; it is not meant to be run by hand. Ask for a token with `veeam-credential-helper get`"
 
 func main() {
+	// Tokens will be in memory.
+	nodump.Disable()
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 

@@ -86,3 +86,31 @@ func TestWritableConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// A mistyped passphrase is refused before anything is written, with the
+// next step; logout needs no passphrase; `logout --all` is the reset that
+// makes the cache usable again.
+func TestWrongPassphraseRecovery(t *testing.T) {
+	e, _ := vb365Env(t, nil)
+	mustOK(t, e.Run("", "get"))
+	right := e.Vars["VEEAM_CREDENTIAL_HELPER_PASSPHRASE"]
+
+	e.Vars["VEEAM_CREDENTIAL_HELPER_PASSPHRASE"] = "mistyped"
+	r := e.Run("", "get", "--format", "token")
+	if r.Exit != 6 || r.Stdout != "" || strings.Count(r.Stderr, "\n") != 1 || !strings.Contains(r.Stderr, "wrong passphrase") ||
+		!strings.Contains(r.Stderr, "logout --all") || strings.Contains(r.Stderr, "mistyped") {
+		t.Fatalf("wrong passphrase: %+v", r)
+	}
+	// One profile's logout without any passphrase.
+	delete(e.Vars, "VEEAM_CREDENTIAL_HELPER_PASSPHRASE")
+	mustOK(t, e.Run("", "logout"))
+	// The reset, with the passphrase the user now wants.
+	e.Vars["VEEAM_CREDENTIAL_HELPER_PASSPHRASE"] = "mistyped"
+	mustOK(t, e.Run("", "logout", "--all"))
+	mustOK(t, e.Run("", "get"))
+	// Now the old passphrase is the wrong one.
+	e.Vars["VEEAM_CREDENTIAL_HELPER_PASSPHRASE"] = right
+	if r := e.Run("", "get"); r.Exit != 6 {
+		t.Fatalf("the former passphrase after the reset: %+v", r)
+	}
+}

@@ -432,5 +432,11 @@ func (p *Profile) Fresh(e cache.Entry, minValid time.Duration, now time.Time) bo
 	if minValid > need {
 		need = minValid
 	}
+	// A server whose tokens live no longer than that would be asked for a
+	// new one on every call (a refresh storm): such a token is kept while
+	// half its lifetime is left, so it is renewed at most twice a lifetime.
+	if life := e.ExpiresAt.Sub(e.IssuedAt); !e.IssuedAt.IsZero() && life > 0 && life <= need {
+		need = life / 2
+	}
 	return e.AccessToken != "" && e.ExpiresAt.Sub(now) > need
 }
