@@ -61,6 +61,8 @@ func (r *jsonReader) str() (s []byte, plain, ok bool) {
 			r.i++
 		case c < 0x20:
 			return nil, false, false
+		case c >= 0x80: // encoding/json would replace invalid UTF-8: not plain
+			plain = false
 		}
 	}
 	return nil, false, false
@@ -194,7 +196,9 @@ func decodeEntry(b []byte) (cache.Entry, bool) {
 				e.CheckedAt, ok = parseTime(s)
 			}
 		default: // refresh token, cookies, issued_at: not a hit's business
-			return r.skip(1)
+			// encoding/json would match "Access_Token" or a Unicode fold of
+			// a known key to it: such a key is the engine's to read.
+			return plainKey(key) && r.skip(1)
 		}
 		return ok
 	})
@@ -287,4 +291,15 @@ func ExecAPIVersion(env string) string {
 		return ""
 	}
 	return version
+}
+
+// plainKey reports whether key is spelled as EncodeEntry spells keys
+// (lowercase ASCII, digits, underscore).
+func plainKey(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
 }
