@@ -205,9 +205,10 @@ func decodeEntry(b []byte) (cache.Entry, bool) {
 	return e, ok && v == 1
 }
 
+// parseTime reads a time as encoding/json does (strict RFC 3339).
 func parseTime(s string) (time.Time, bool) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	return t, err == nil
+	var t time.Time
+	return t, t.UnmarshalText([]byte(s)) == nil
 }
 
 // itemJSON reads the file store's JWE header and item for cache.Open.
