@@ -186,15 +186,9 @@ func decodeEntry(b []byte) (cache.Entry, bool) {
 		case "token_type":
 			e.TokenType, ok = r.plainStr()
 		case "expires_at":
-			var s string
-			if s, ok = r.plainStr(); ok {
-				e.ExpiresAt, ok = parseTime(s)
-			}
+			e.ExpiresAt, ok = r.time()
 		case "checked_at": // the fleet's confirmation of a local copy
-			var s string
-			if s, ok = r.plainStr(); ok {
-				e.CheckedAt, ok = parseTime(s)
-			}
+			e.CheckedAt, ok = r.time()
 		default: // refresh token, cookies, issued_at: not a hit's business
 			// encoding/json would match "Access_Token" or a Unicode fold of
 			// a known key to it: such a key is the engine's to read.
@@ -205,10 +199,12 @@ func decodeEntry(b []byte) (cache.Entry, bool) {
 	return e, ok && v == 1
 }
 
-// parseTime reads a time as encoding/json does (strict RFC 3339).
-func parseTime(s string) (time.Time, bool) {
+// time reads a plain string holding a time as encoding/json does (strict
+// RFC 3339).
+func (r *jsonReader) time() (time.Time, bool) {
 	var t time.Time
-	return t, t.UnmarshalText([]byte(s)) == nil
+	s, ok := r.plainStr()
+	return t, ok && t.UnmarshalText([]byte(s)) == nil
 }
 
 // itemJSON reads the file store's JWE header and item for cache.Open.
