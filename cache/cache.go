@@ -247,7 +247,14 @@ type Config struct {
 	Interactive       bool     // may prompt on the terminal for the passphrase (only when stdin is a terminal)
 	ServiceName       string   // keyring service name, default "veeam-credential-helper"
 	ItemJSON          ItemJSON // the file backend's JSON reader; nil: encoding/json
+	// CommandTimeout bounds PassphraseCommand (default DefaultCommandTimeout);
+	// CommandEnvDrop names variables it must not see (the configured secrets).
+	CommandTimeout time.Duration
+	CommandEnvDrop []string
 }
+
+// DefaultCommandTimeout bounds passphrase_command when Config sets no timeout.
+const DefaultCommandTimeout = 30 * time.Second
 
 // DefaultDir is $XDG_CACHE_HOME/veeam-credential-helper, else
 // ~/.cache/veeam-credential-helper (the OS cache dir on macOS and Windows).

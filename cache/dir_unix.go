@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// openNonBlock opens a FIFO planted at an item's path without waiting for a writer.
+const openNonBlock = syscall.O_NONBLOCK
+
 // EnsureDir creates dir 0700 if missing and refuses (UnavailableError) a dir
 // that is writable by group or others or not owned by the current user.
 func EnsureDir(dir string) error {

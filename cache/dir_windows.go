@@ -8,6 +8,9 @@ import (
 	"os"
 )
 
+// openNonBlock: Windows has no FIFOs in the file system namespace.
+const openNonBlock = 0
+
 // EnsureDir creates dir if missing. Windows ACLs are inherited from the
 // user's profile directory; there are no mode bits to check.
 func EnsureDir(dir string) error {

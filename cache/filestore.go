@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 )
 
 // fileStore is keyring's file backend, reimplemented on the same format
@@ -16,7 +19,11 @@ import (
 type fileStore struct {
 	dir  string // <cache dir>/tokens
 	pass *passphraseSource
+
 	json ItemJSON
+
+	checkMu sync.Mutex
+	checked bool // the passphrase matched the cache's check (passcheck.go)
 }
 
 func openFile(cfg Config) (Store, error) {
@@ -36,15 +43,21 @@ func openFile(cfg Config) (Store, error) {
 		command:     cfg.PassphraseCommand,
 		interactive: cfg.Interactive,
 		dir:         cfg.Dir,
+		timeout:     cfg.CommandTimeout,
+		drop:        cfg.CommandEnvDrop,
 	}}, nil
 }
 
 func (s *fileStore) Backend() string { return BackendFile }
 
-// Unlock fetches the passphrase (env, command, prompt).
+// Unlock fetches the passphrase (env, command, prompt) and checks that the
+// cache was written with it.
 func (s *fileStore) Unlock() error {
-	_, err := s.pass.get()
-	return err
+	pass, err := s.pass.get()
+	if err != nil {
+		return err
+	}
+	return s.verifyPassphrase(pass)
 }
 
 func (s *fileStore) path(key string) string { return filepath.Join(s.dir, key) }
@@ -62,31 +75,36 @@ func (s *fileStore) Get(key string) ([]byte, error) {
 	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(s.path(key))
-	if errors.Is(err, fs.ErrNotExist) {
+	raw, err := readRegular(s.path(key))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) || errors.Is(err, errTooLarge) {
+		// Not an item of ours (a FIFO, a directory, a huge file): a miss,
+		// and the next Set's rename replaces it.
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, unavailable(err, "cannot read the token cache")
-	}
-	raw, err := io.ReadAll(io.LimitReader(f, maxItemSize+1))
-	f.Close()
 	if err != nil {
 		return nil, unavailable(err, "cannot read the token cache")
 	}
 	return s.sealer().Open(key, raw)
 }
 
-// sealer encrypts and decrypts the store's items with its passphrase.
+// sealer encrypts and decrypts the store's items with its passphrase; its
+// wrong-passphrase error is the store's (mismatch).
 func (s *fileStore) sealer() *Sealer {
-	return &Sealer{pass: s.pass, where: "the token cache", json: s.json}
+	return &Sealer{pass: s.pass, where: "the token cache", json: s.json, mismatch: s.mismatch}
 }
 
 func (s *fileStore) Set(key string, data []byte) error {
 	if err := CheckKey(key); err != nil {
 		return err
 	}
-	sealed, err := s.sealer().Seal(key, data)
+	pass, err := s.pass.get()
+	if err != nil {
+		return err
+	}
+	if err := s.verifyPassphrase(pass); err != nil {
+		return err
+	}
+	sealed, err := sealItem(key, data, pass)
 	if err != nil {
 		return err
 	}
@@ -100,7 +118,8 @@ func (s *fileStore) Set(key string, data []byte) error {
 // rename, so a reader sees the old item or the new one, never a part.
 // There is no fsync: after a power loss a torn item is a miss, not an error.
 func writeFileAtomic(dir, name string, b []byte) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+	removeStaleTemps(dir)
+	tmp, err := os.CreateTemp(dir, tempPrefix+name+"-*")
 	if err != nil {
 		return unavailable(err, "cannot write the token cache")
 	}
@@ -126,6 +145,60 @@ func writeFileAtomic(dir, name string, b []byte) error {
 	}
 	ok = true
 	return nil
+}
+
+const tempPrefix = ".tmp-"
+
+// staleTemp is the age after which a temp file is a crash's leftover: a
+// write takes milliseconds.
+const staleTemp = time.Minute
+
+// removeStaleTemps removes temp files a crash between write and rename
+// left behind (they hold sealed items: nothing readable, but they pile up).
+func removeStaleTemps(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), tempPrefix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = errors.New("too large for an item")
+)
+
+// readRegular reads an item file without blocking on a FIFO or a device
+// planted at its path: it is opened non-blocking and refused unless it is a
+// regular file of at most maxItemSize bytes.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, maxItemSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxItemSize {
+		return nil, errTooLarge
+	}
+	return raw, nil
 }
 
 func (s *fileStore) Remove(key string) error {

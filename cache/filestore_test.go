@@ -102,8 +102,8 @@ func TestFileSetGetRemove(t *testing.T) {
 		}
 	}
 	names, _ := os.ReadDir(filepath.Join(dir, "tokens"))
-	if len(names) != 2 {
-		t.Errorf("tokens dir holds %d files, want 2 (temp files left?)", len(names))
+	if len(names) != 3 || names[0].Name() != checkName {
+		t.Errorf("tokens dir holds %d files, want 2 items and the passphrase check (temp files left?)", len(names))
 	}
 
 	// Empty data round-trips.
@@ -307,9 +307,10 @@ func TestFilePassphraseCommand(t *testing.T) {
 	if got, err := openTestFile(t, dir, "from command").Get("k"); err != nil || string(got) != "v" {
 		t.Errorf("env after command: %q, %v", got, err)
 	}
-	// The env var wins over the command.
+	// The env var wins over the command (another cache: this one was
+	// written with the command's passphrase).
 	t.Setenv(testPassEnv, "from env")
-	st, _ = Open(Config{Backend: "file", Dir: dir, PassphraseEnv: testPassEnv,
+	st, _ = Open(Config{Backend: "file", Dir: t.TempDir(), PassphraseEnv: testPassEnv,
 		PassphraseCommand: []string{"sh", "-c", "exit 9"}})
 	if err := st.Set("k2", []byte("v")); err != nil {
 		t.Errorf("env should win over a failing command: %v", err)

@@ -1,15 +1,17 @@
 package cache
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/extcmd"
 )
 
 // passphraseSource finds the file backend's passphrase once, on first use:
@@ -21,6 +23,8 @@ type passphraseSource struct {
 	command     []string
 	interactive bool
 	dir         string
+	timeout     time.Duration // for command
+	drop        []string      // variables command does not get
 
 	mu  sync.Mutex
 	val string
@@ -51,7 +55,7 @@ func (p *passphraseSource) resolve() (string, error) {
 		return v, nil
 	}
 	if len(p.command) > 0 {
-		return runPassphraseCommand(p.command)
+		return runPassphraseCommand(p.command, p.timeout, append([]string{p.env}, p.drop...))
 	}
 	if p.interactive && stdinIsTerminal() {
 		v, err := promptFunc(fmt.Sprintf("Passphrase for the veeam-credential-helper token cache (%s): ", p.dir))
@@ -66,20 +70,27 @@ func (p *passphraseSource) resolve() (string, error) {
 	return "", unavailable(nil, "no passphrase for the encrypted token cache: set %s, or cache.passphrase_command, or use backend keyctl", p.env)
 }
 
-func runPassphraseCommand(argv []string) (string, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = os.Stderr // the command's own diagnostics (gpg, pass...)
-	if err := cmd.Run(); err != nil {
+// runPassphraseCommand runs passphrase_command within timeout (killed with
+// its process group when it passes) and without the variables in drop.
+func runPassphraseCommand(argv []string, timeout time.Duration, drop []string) (string, error) {
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// Its stderr is shown: the command's own diagnostics (gpg, pass...).
+	out, err := extcmd.Output(ctx, argv, drop, os.Stderr)
+	var ee *extcmd.ExitError
+	switch {
+	case errors.Is(err, extcmd.ErrTimeout):
+		return "", unavailable(err, "cache.passphrase_command %q was killed after %s", argv[0], timeout)
+	case errors.As(err, &ee):
 		// Never quote its output: it may be (part of) the passphrase.
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", unavailable(nil, "cache.passphrase_command %q failed: %s", argv[0], ee.ProcessState.String())
-		}
+		return "", unavailable(nil, "cache.passphrase_command %q failed: %s", argv[0], ee.State)
+	case err != nil:
 		return "", unavailable(err, "cache.passphrase_command %q cannot be run", argv[0])
 	}
-	v := strings.TrimRight(out.String(), "\r\n")
+	v := strings.TrimRight(string(out), "\r\n")
 	if v == "" {
 		return "", unavailable(nil, "cache.passphrase_command %q printed nothing", argv[0])
 	}

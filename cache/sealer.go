@@ -12,6 +12,8 @@ type Sealer struct {
 	where string
 	// json reads the item's JSON; nil is encoding/json.
 	json ItemJSON
+	// mismatch, when set, is Open's error for a wrong passphrase.
+	mismatch func() error
 }
 
 // NewSealer takes the passphrase from cfg as the file backend does
@@ -26,7 +28,10 @@ func NewSealer(cfg Config, where string) *Sealer {
 	if dir == "" {
 		dir = DefaultDir()
 	}
-	return &Sealer{where: where, pass: &passphraseSource{env: env, command: cfg.PassphraseCommand, interactive: cfg.Interactive, dir: dir}}
+	return &Sealer{where: where, pass: &passphraseSource{
+		env: env, command: cfg.PassphraseCommand, interactive: cfg.Interactive, dir: dir,
+		timeout: cfg.CommandTimeout, drop: cfg.CommandEnvDrop,
+	}}
 }
 
 // Unlock fetches the passphrase (env, command, prompt) without any item.
@@ -64,6 +69,8 @@ func (s *Sealer) Open(key string, raw []byte) ([]byte, error) {
 	}
 	data, err := openItem(key, raw, pass, dec)
 	switch {
+	case errors.Is(err, errWrongPassword) && s.mismatch != nil:
+		return nil, s.mismatch()
 	case errors.Is(err, errWrongPassword):
 		return nil, unavailable(nil, "cannot decrypt %s: wrong passphrase?", s.where)
 	case err != nil:
@@ -78,6 +85,7 @@ func SealerFor(st Store, cfg Config, where string) *Sealer {
 	if fs, ok := st.(*fileStore); ok {
 		s := fs.sealer()
 		s.where = where
+		s.mismatch = nil // the check covers the file items, not these
 		return s
 	}
 	return NewSealer(cfg, where)

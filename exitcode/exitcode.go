@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // The exit codes of every command.
@@ -99,13 +100,55 @@ func AsError(err error) *Error {
 	return &Error{Exit: Unexpected, Msg: OneLine(err.Error(), maxMessage), Err: err}
 }
 
-// OneLine collapses whitespace and shortens s to at most max runes, so a
-// server's multi-line text can never spill into logs or stderr.
+// OneLine collapses whitespace, escapes control characters and shortens s
+// to at most max runes, so a server's text can never spill into logs or
+// stderr over several lines, nor drive a terminal: ESC, BEL, OSC and C1
+// bytes would set window titles, clear the screen, fake text or (in some
+// terminals) write the clipboard. Every message the helper prints goes
+// through here.
 func OneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = escapeControls(strings.Join(strings.Fields(s), " "))
 	r := []rune(s)
 	if len(r) > max {
 		s = string(r[:max-1]) + "…"
 	}
 	return s
+}
+
+// escapeControls writes C0 controls, DEL, C1 controls and the Unicode
+// bidirectional overrides (which reorder what the terminal shows) as Go
+// escapes (\x1b, \u009b, \u202e); invalid UTF-8 becomes U+FFFD.
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x80 && isControl(r):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case isControl(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/cache/etcd"
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
 
 // openFleet opens the fleet backend (cache.backend = "etcd"): the local
@@ -26,6 +27,8 @@ func (h *Helper) openFleet(dir string) (cache.Store, cache.Locker, error) {
 		PassphraseEnv:     c.PassphraseEnv,
 		PassphraseCommand: c.PassphraseCommand,
 		Interactive:       h.Prompt != nil,
+		CommandTimeout:    h.longestTimeout(),
+		CommandEnvDrop:    h.secretVariables(),
 	}
 	var local cache.Store
 	if backend != cache.LocalNone {
@@ -41,7 +44,7 @@ func (h *Helper) openFleet(dir string) (cache.Store, cache.Locker, error) {
 	}
 	password := ""
 	if e.Username != "" {
-		if password, err = fleetPassword(e.PasswordEnv, e.PasswordFile, e.PasswordCommand, e.DialTimeout.Duration); err != nil {
+		if password, err = fleetPassword(e.PasswordEnv, e.PasswordFile, e.PasswordCommand, e.DialTimeout.Duration, h.secretVariables()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -88,7 +91,7 @@ func fleetTLS(endpoints []string, caFile, certFile, keyFile string) (*tls.Config
 }
 
 // fleetPassword is the etcd user's password from its one configured source.
-func fleetPassword(env, file string, command []string, timeout time.Duration) (string, error) {
+func fleetPassword(env, file string, command []string, timeout time.Duration, drop []string) (string, error) {
 	switch {
 	case env != "":
 		if v := os.Getenv(env); v != "" {
@@ -96,18 +99,19 @@ func fleetPassword(env, file string, command []string, timeout time.Duration) (s
 		}
 		return "", exitcode.Errorf(exitcode.Cache, "cache.etcd.password_env: $%s is not set", env)
 	case file != "":
-		b, err := os.ReadFile(file)
+		b, err := config.ReadTrusted(file, "cache.etcd.password_file", true)
 		if err != nil {
-			return "", exitcode.UsageError("cache.etcd.password_file: %v", err)
+			return "", err
 		}
 		if v := strings.TrimRight(string(b), "\r\n"); v != "" {
 			return v, nil
 		}
 		return "", exitcode.Errorf(exitcode.Cache, "cache.etcd.password_file %s is empty", file)
 	default:
-		ctx, cancel := context.WithTimeout(context.Background(), max(timeout, 10*time.Second))
+		timeout = max(timeout, 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		v, err := runSecretCommand(ctx, "cache.etcd", "password", command)
+		v, err := runSecretCommand(ctx, "cache.etcd", "password", command, drop, timeout)
 		if err != nil {
 			return "", exitcode.Wrapf(exitcode.Cache, err, "%v", err)
 		}

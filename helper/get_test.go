@@ -213,8 +213,11 @@ func with(f func(*helper.Request)) helper.Request {
 }
 
 var (
-	force    = with(func(r *helper.Request) { r.ForceRefresh = true })
-	twoHours = with(func(r *helper.Request) { r.MinValid = 2 * time.Hour })
+	force = with(func(r *helper.Request) { r.ForceRefresh = true })
+	// stale asks for 59 minutes: less than the emulator's one-hour tokens
+	// live, more than a cached one has left once the clock moved on
+	// (x.later).
+	stale = with(func(r *helper.Request) { r.MinValid = 59 * time.Minute })
 )
 
 func TestGetGrantThenCacheHit(t *testing.T) {
@@ -251,7 +254,8 @@ func TestGetMinValidRefreshes(t *testing.T) {
 	x, em := m365Home(t, emulator.Options{}, nil)
 	seen := map[string]bool{token(x.mustGet(m365, helper.SourceGrant)): true}
 	for i := 0; i < 3; i++ {
-		r := x.mustGet(twoHours, helper.SourceRefresh)
+		x.later(time.Duration(i+1) * 2 * time.Minute)
+		r := x.mustGet(stale, helper.SourceRefresh)
 		if seen[token(r)] || !em.Valid(token(r)) {
 			t.Fatalf("refresh %d: repeated %v, valid %v", i, seen[token(r)], em.Valid(token(r)))
 		}
@@ -264,13 +268,23 @@ func TestGetMinValidRefreshes(t *testing.T) {
 	}
 }
 
-// A minimum longer than any token lives (up to the largest Duration) means
-// "renew", never an overflow into "any token will do".
+// A minimum longer than the server's tokens live (up to the largest
+// Duration) keeps a token while it is as fresh as the server allows (half
+// its lifetime left: no refresh on every call), and renews it after: never
+// an overflow into "any token will do".
 func TestGetHugeMinValidRenews(t *testing.T) {
-	x, _ := m365Home(t, emulator.Options{}, nil)
+	x, em := m365Home(t, emulator.Options{}, nil)
 	x.mustGet(m365, helper.SourceGrant)
-	for _, d := range []time.Duration{100 * 365 * 24 * time.Hour, math.MaxInt64} {
+	for _, d := range []time.Duration{2 * time.Hour, 100 * 365 * 24 * time.Hour, math.MaxInt64} {
+		x.mustGet(with(func(r *helper.Request) { r.MinValid = d }), helper.SourceCache)
+	}
+	x.later(31 * time.Minute)
+	for _, d := range []time.Duration{2 * time.Hour, math.MaxInt64} {
 		x.mustGet(with(func(r *helper.Request) { r.MinValid = d }), helper.SourceRefresh)
+		x.later(62 * time.Minute)
+	}
+	if n := em.Counts(); n.Grants["refresh_token"] != 2 {
+		t.Errorf("%d refresh grants, want 2", n.Grants["refresh_token"])
 	}
 }
 
@@ -372,7 +386,8 @@ func TestGetTransientRefreshFailureAnswersCachedToken(t *testing.T) {
 			x, em := m365Home(t, emulator.Options{}, func(p *testenv.Profile) { p.Timeout = "5s" })
 			first := x.mustGet(m365, helper.SourceGrant)
 			arm(em)
-			r := x.mustGet(twoHours, helper.SourceCache)
+			x.later(2 * time.Minute)
+			r := x.mustGet(stale, helper.SourceCache)
 			if token(r) != token(first) {
 				t.Error("the answer is not the cached token")
 			}
@@ -384,7 +399,7 @@ func TestGetTransientRefreshFailureAnswersCachedToken(t *testing.T) {
 			if s := x.status("m365"); !s.RefreshTokenPresent || !s.Valid {
 				t.Errorf("status after the failure: %+v", s)
 			}
-			x.mustGet(twoHours, helper.SourceRefresh)
+			x.mustGet(stale, helper.SourceRefresh)
 			if n := em.Counts(); n.Grants["password"] != 1 || n.Grants["refresh_token"] != 1 || n.RefreshReuse != 0 {
 				t.Errorf("server saw %d password, %d refresh grants, %d reuses", n.Grants["password"], n.Grants["refresh_token"], n.RefreshReuse)
 			}
@@ -489,12 +504,15 @@ func TestGetCorruptEntryIsAMiss(t *testing.T) {
 func TestGetCacheFilesEncrypted(t *testing.T) {
 	x, em := m365Home(t, emulator.Options{}, nil)
 	r := x.mustGet(m365, helper.SourceGrant)
+	// The entry and the passphrase check (.passphrase-check).
 	items, _ := filepath.Glob(filepath.Join(x.CacheDir, "tokens", "*"))
-	if len(items) != 1 {
+	if len(items) != 2 || filepath.Base(items[0]) != ".passphrase-check" {
 		t.Fatalf("cache items %v", items)
 	}
-	b, _ := os.ReadFile(items[0])
-	noLeak(t, items[0], string(b), em, token(r), m365Password, testenv.Passphrase)
+	for _, f := range items {
+		b, _ := os.ReadFile(f)
+		noLeak(t, f, string(b), em, token(r), m365Password, testenv.Passphrase)
+	}
 }
 
 // Without the cache's passphrase nothing is sent; with a wrong one the

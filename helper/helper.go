@@ -26,6 +26,7 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/cache/keychain"
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
+	"github.com/veeam-tools/veeam-credential-helper/internal/extcmd"
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
@@ -191,6 +192,8 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 				PassphraseEnv:     c.PassphraseEnv,
 				PassphraseCommand: c.PassphraseCommand,
 				Interactive:       h.Prompt != nil,
+				CommandTimeout:    h.longestTimeout(),
+				CommandEnvDrop:    h.secretVariables(),
 			})
 			if err != nil {
 				h.storeErr = cacheError(err)
@@ -205,9 +208,26 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 	return h.Store, h.Locker, h.storeErr
 }
 
+// longestTimeout is the longest profile timeout: the bound of the cache's
+// passphrase_command, which serves every profile.
+func (h *Helper) longestTimeout() time.Duration {
+	var d time.Duration
+	for _, p := range h.Config.Profiles {
+		d = max(d, p.Timeout.Duration)
+	}
+	if d == 0 {
+		return config.DefaultTimeout
+	}
+	return d
+}
+
 func cacheError(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, extcmd.ErrTimeout) {
+		// passphrase_command timed out: a timeout, as a server's would be.
+		return exitcode.Wrapf(exitcode.Unreachable, err, "token cache unavailable: %v", err)
 	}
 	if cache.IsUnavailable(err) {
 		return exitcode.Wrapf(exitcode.Cache, err, "token cache unavailable: %v", err)
@@ -228,6 +248,12 @@ func (h *Helper) load(st cache.Store, key string) (cache.Entry, bool, error) {
 	if err != nil {
 		h.debugf("cache entry unreadable: treated as a miss")
 		return cache.Entry{}, false, nil
+	}
+	if e.AccessToken != "" && !usableToken(e.AccessToken) {
+		// Cached by an older version before tokens were checked: no
+		// answer could carry it, so renew it.
+		h.debugf("cached access token unusable: treated as expired")
+		e.AccessToken, e.ExpiresAt = "", time.Time{}
 	}
 	return e, true, nil
 }
@@ -282,6 +308,15 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 		}
 	}
 
+	// Get the store's passphrase now, before the lock: a passphrase_command
+	// waiting for its user (pinentry) must not hold up every other caller of
+	// this identity; and failing after the server opened a session would
+	// waste a login (VB365 throttles logins).
+	if u, ok := st.(cache.Unlocker); ok {
+		if err := u.Unlock(); err != nil {
+			return nil, cacheError(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
 	// While another process holds the lock (it is running a grant), the
@@ -315,19 +350,25 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 		h.debugf("profile %q: another process renewed the token", p.Name)
 		return &outcome{p, e, SourceCache}, nil
 	}
-	// Get the store's passphrase now: failing after the server granted a
-	// token would waste a login (and VB365 throttles logins).
-	if u, ok := st.(cache.Unlocker); ok {
-		if err := u.Unlock(); err != nil {
-			return nil, cacheError(err)
-		}
-	}
 	s, err := h.clientFor(p, r)
 	if err != nil {
 		return nil, err
 	}
 	if found && e.RefreshToken != "" {
 		h.debugf("profile %q: refresh grant", p.Name)
+		// VBR and VB365 refresh tokens are single-use: the entry is written
+		// without it before it is sent, so that whatever happens next (a
+		// crash, a full disk, a kernel key quota) the cache never holds a
+		// spent refresh token to replay.
+		spent := e
+		spent.RefreshToken = ""
+		if err := h.save(st, key, spent); err != nil {
+			if err := cacheError(st.Remove(key)); err != nil {
+				// Neither written nor removed: sending it could leave it
+				// behind for a replay.
+				return nil, err
+			}
+		}
 		ne, err := productOf(p).refresh(ctx, s, e)
 		switch {
 		case err == nil:
@@ -335,9 +376,10 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 				// A server that does not rotate keeps the old one valid.
 				ne.RefreshToken = e.RefreshToken
 			}
-			if err := h.save(st, key, ne); err != nil {
+			if err := h.checkFresh(p, ne, r.MinValid); err != nil {
 				return nil, err
 			}
+			h.keep(st, key, p, ne)
 			return &outcome{p, ne, SourceRefresh}, nil
 		case exitcode.Of(err) == exitcode.Rejected:
 			// The refresh token is dead: never send it again.
@@ -346,7 +388,11 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 				return nil, err
 			}
 		default:
-			// Transient: keep the refresh token for the next call.
+			// Transient (the server answered an error, or nothing): the
+			// refresh token was not spent; put it back for the next call.
+			if err := h.save(st, key, e); err != nil {
+				h.debugf("profile %q: the refresh token could not be put back: %v", p.Name, err)
+			}
 			if e.AccessToken != "" && e.ExpiresAt.After(h.now()) && !r.ForceRefresh {
 				h.warnf("%v; answering the cached token, valid until %s", err, e.ExpiresAt.UTC().Format(time.RFC3339))
 				return &outcome{p, e, SourceCache}, nil
@@ -359,10 +405,49 @@ func (h *Helper) get(ctx context.Context, r Request) (*outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := h.save(st, key, ne); err != nil {
+	if err := h.checkFresh(p, ne, r.MinValid); err != nil {
 		return nil, err
 	}
+	h.keep(st, key, p, ne)
 	return &outcome{p, ne, SourceGrant}, nil
+}
+
+// keep stores a token the server just issued. When it cannot be stored
+// (disk full, quota) the token is still answered, with one warning naming
+// the cause, and the old entry is removed: it may hold a refresh token the
+// server has rotated away.
+func (h *Helper) keep(st cache.Store, key string, p *config.Profile, e cache.Entry) {
+	err := h.save(st, key, e)
+	if err == nil {
+		return
+	}
+	also := ""
+	if rerr := st.Remove(key); rerr != nil {
+		also = "; the old entry could not be removed either"
+	}
+	h.warnf("profile %q: the new token could not be stored (%v)%s; answering it anyway: the next call logs in again", p.Name, err, also)
+}
+
+// checkFresh reports a freshly issued token that cannot serve the call:
+// already expired is an error (the server's or this machine's clock is
+// wrong); shorter-lived than refresh_before or --min-valid is answered with
+// one warning, and Profile.Fresh keeps it while half its lifetime is left,
+// so that callers do not renew it on every call.
+func (h *Helper) checkFresh(p *config.Profile, e cache.Entry, minValid time.Duration) error {
+	now := h.now()
+	if !e.ExpiresAt.After(now) {
+		return exitcode.Errorf(exitcode.Unreachable, "profile %q: the server answered a token that has already expired (valid until %s, this machine's clock says %s): check both clocks",
+			p.Name, e.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	need, what := p.RefreshBefore.Duration, "refresh_before"
+	if minValid > need {
+		need, what = minValid, "--min-valid"
+	}
+	if life := e.ExpiresAt.Sub(e.IssuedAt); !e.IssuedAt.IsZero() && life <= need {
+		h.warnf("profile %q: the server issues tokens valid for %s, not more than %s %s; answering it, and renewing it when half of that is left",
+			p.Name, life.Round(time.Second), what, need)
+	}
+	return nil
 }
 
 // static answers a static key (VSPC API key) straight from its source: a
@@ -378,6 +463,9 @@ func (h *Helper) static(ctx context.Context, p *config.Profile, r Request) (*out
 	if err != nil {
 		return nil, err
 	}
+	if !usableToken(e.AccessToken) {
+		return nil, exitcode.Errorf(exitcode.Usage, "profile %q: the API key holds control characters, spaces or non-ASCII: it cannot be sent as a bearer token", p.Name)
+	}
 	return &outcome{p, e, SourceGrant}, nil
 }
 
@@ -390,7 +478,7 @@ func (h *Helper) Invalidate(ctx context.Context, profile string) error {
 // InvalidateToken is Invalidate for one rejected token: when the cache holds
 // another (already renewed by a concurrent caller) it is kept.
 func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) error {
-	return h.locked(ctx, profile, func(ctx context.Context, p *config.Profile, st cache.Store) error {
+	return h.locked(ctx, profile, true, func(ctx context.Context, p *config.Profile, st cache.Store) error {
 		e, found, err := h.load(st, p.CacheKey())
 		if err != nil || !found {
 			return err
@@ -409,7 +497,9 @@ func (h *Helper) InvalidateToken(ctx context.Context, profile, token string) err
 
 // locked runs fn for the profile with the store open and the profile's
 // lock held, within the profile's timeout.
-func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Context, *config.Profile, cache.Store) error) error {
+// With unlock, the store's passphrase is fetched first, before the lock
+// (see Get).
+func (h *Helper) locked(ctx context.Context, profile string, unlock bool, fn func(context.Context, *config.Profile, cache.Store) error) error {
 	p, err := h.Config.Profile(profile)
 	if err != nil {
 		return err
@@ -418,24 +508,33 @@ func (h *Helper) locked(ctx context.Context, profile string, fn func(context.Con
 	if err != nil {
 		return err
 	}
+	if u, ok := st.(cache.Unlocker); ok && unlock {
+		if err := u.Unlock(); err != nil {
+			return cacheError(err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout.Duration)
 	defer cancel()
-	unlock, err := lk.Lock(ctx, p.CacheKey())
+	release, err := lk.Lock(ctx, p.CacheKey())
 	if err != nil {
 		return cacheError(err)
 	}
-	defer unlock()
+	defer release()
 	return fn(ctx, p, st)
 }
 
 // Logout revokes the server session (best effort) and deletes the cached
 // tokens; with forgetSecret also the secret stored by `login`.
 func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) error {
-	return h.locked(ctx, profile, func(ctx context.Context, p *config.Profile, st cache.Store) error {
+	return h.locked(ctx, profile, false, func(ctx context.Context, p *config.Profile, st cache.Store) error {
 		key := p.CacheKey()
 		e, found, err := h.load(st, key)
 		if err != nil {
-			return err
+			// No passphrase, or not the one the cache was written with:
+			// the session cannot be revoked, but the entry is deleted all
+			// the same (that needs no passphrase).
+			h.debugf("profile %q: cached entry unreadable (%v): not revoked on the server", p.Name, err)
+			found = false
 		}
 		if found && e.AccessToken != "" && e.ExpiresAt.After(h.now()) {
 			s, err := h.clientFor(p, Request{})
@@ -454,6 +553,25 @@ func (h *Helper) Logout(ctx context.Context, profile string, forgetSecret bool) 
 		}
 		return nil
 	})
+}
+
+// ClearUndecryptable is the reset `logout --all` ends with: it removes
+// every cache item the available passphrase cannot open (all of them when
+// there is no passphrase at hand), so that a cache written with a lost or
+// mistyped passphrase can be used again. It needs no passphrase. Stores
+// without one (keyctl, the keychains) have nothing to clear. It returns
+// how many items were removed.
+func (h *Helper) ClearUndecryptable() (int, error) {
+	st, _, err := h.OpenCache()
+	if err != nil {
+		return 0, err
+	}
+	c, ok := st.(interface{ ClearUndecryptable() (int, error) })
+	if !ok {
+		return 0, nil
+	}
+	n, err := c.ClearUndecryptable()
+	return n, cacheError(err)
 }
 
 // Status describes a profile's cache state without any secret; each field
@@ -529,7 +647,7 @@ func (h *Helper) Login(ctx context.Context, profile, secret string) (*Result, er
 		return nil, exitcode.Errorf(exitcode.Interaction, "empty secret")
 	}
 	var res *outcome
-	err := h.locked(ctx, profile, func(ctx context.Context, p *config.Profile, st cache.Store) error {
+	err := h.locked(ctx, profile, true, func(ctx context.Context, p *config.Profile, st cache.Store) error {
 		r := Request{Password: secret}
 		if secretKind(p) == secretAssertion {
 			r = Request{Assertion: secret}
@@ -590,6 +708,7 @@ type client struct {
 	// apiVersion is the x-api-version this client sends: the profile's,
 	// or the revision the server named instead (doVersioned).
 	apiVersion string
+	sent       []string // secrets used in this client's calls: redacted from server text
 }
 
 // warnTransport warns once per Helper and profile (so once per command,

@@ -59,6 +59,10 @@ func (s *client) entry(t *tokenAnswer) (cache.Entry, error) {
 	if t.AccessToken == "" {
 		return cache.Entry{}, exitcode.Errorf(exitcode.Unreachable, "profile %q: the server's answer holds no access_token", s.p.Name)
 	}
+	if !usableToken(t.AccessToken) {
+		// Not cached: the next call asks the server again.
+		return cache.Entry{}, exitcode.Errorf(exitcode.Unreachable, "profile %q: the server answered an unusable token (control characters, spaces or non-ASCII in access_token): not cached; the next call asks again", s.p.Name)
+	}
 	exp, err := t.expiry(now)
 	if err != nil {
 		return cache.Entry{}, exitcode.Errorf(exitcode.Unreachable, "profile %q: the server's token answer has %v", s.p.Name, err)
@@ -68,6 +72,22 @@ func (s *client) entry(t *tokenAnswer) (cache.Entry, error) {
 		tt = "Bearer"
 	}
 	return cache.Entry{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: tt, ExpiresAt: exp.UTC(), IssuedAt: now.UTC()}, nil
+}
+
+// usableToken reports whether a bearer token survives every output format
+// (a header line, git's key=value lines, shell quoting, a curl config, JSON)
+// unchanged: printable ASCII without spaces, as RFC 6750's b64token and
+// every Veeam server's tokens are.
+func usableToken(t string) bool {
+	if t == "" {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] <= ' ' || t[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeCookies updates a "name=value; …" cookie string with an answer's

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
@@ -54,7 +53,7 @@ func TestVBAzurePasswordMFAAndRefresh(t *testing.T) {
 	if !em.Valid(token(a)) || !em.Valid(token(m)) {
 		t.Fatal("tokens not accepted")
 	}
-	rf := x.mustGet(helper.Request{Profile: "mfa", MinValid: 3 * time.Hour}, helper.SourceRefresh)
+	rf := x.mustGet(helper.Request{Profile: "mfa", ForceRefresh: true}, helper.SourceRefresh)
 	if !em.Valid(token(rf)) || token(rf) == token(m) {
 		t.Fatal("refresh answered no new valid token")
 	}

@@ -1,15 +1,17 @@
 package helper
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
-	"os/exec"
 	"strings"
+	"time"
 
+	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
+	"github.com/veeam-tools/veeam-credential-helper/internal/extcmd"
 )
 
 // Kinds of secret a grant may need.
@@ -36,7 +38,16 @@ func secretKey(p *config.Profile) string { return p.CacheKey() + "." + secretKin
 
 // secret finds a secret in the documented order: the JSON request, *_env,
 // *_file, *_command, the keyring entry stored by `login`, a terminal prompt.
+// The client remembers it, to redact it from whatever the server says.
 func (s *client) secret(ctx context.Context, kind string) (string, error) {
+	v, err := s.findSecret(ctx, kind)
+	if v != "" {
+		s.sent = append(s.sent, v)
+	}
+	return v, err
+}
+
+func (s *client) findSecret(ctx context.Context, kind string) (string, error) {
 	p := s.p
 	var fromRequest, env, file string
 	var command []string
@@ -68,16 +79,16 @@ func (s *client) secret(ctx context.Context, kind string) (string, error) {
 		s.h.debugf("profile %q: %s_env: $%s is not set", p.Name, kind, env)
 	}
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := config.ReadTrusted(file, kind+"_file", true)
 		if err != nil {
-			return "", exitcode.Errorf(exitcode.Usage, "profile %q: cannot read %s_file: %v", p.Name, kind, err)
+			return "", prefixProfile(p, err)
 		}
 		if v := strings.TrimRight(string(b), "\r\n"); v != "" {
 			return v, nil
 		}
 	}
 	if len(command) > 0 {
-		return runSecretCommand(ctx, p.Name, kind, command)
+		return runSecretCommand(ctx, fmt.Sprintf("profile %q", p.Name), kind, command, s.h.secretVariables(), p.Timeout.Duration)
 	}
 	if kind != secretMFACode && kind == secretKind(p) {
 		if st, _, err := s.h.OpenCache(); err == nil {
@@ -111,25 +122,44 @@ func (s *client) secret(ctx context.Context, kind string) (string, error) {
 	return "", exitcode.Errorf(exitcode.Interaction, "profile %q needs a %s and no terminal can be asked: give it with %s", p.Name, strings.ReplaceAll(kind, "_", " "), hint)
 }
 
-// runSecretCommand runs a user's command (no shell) and takes its stdout.
-// Its stderr is not shown: it might echo the secret.
-func runSecretCommand(ctx context.Context, profile, kind string, argv []string) (string, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return "", exitcode.Errorf(exitcode.Unreachable, "profile %q: %s_command did not finish within timeout", profile, kind)
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", exitcode.Errorf(exitcode.Interaction, "profile %q: %s_command failed (%s)", profile, kind, ee.ProcessState.String())
-		}
-		return "", exitcode.Errorf(exitcode.Usage, "profile %q: %s_command: %v", profile, kind, err)
+// runSecretCommand runs a user's command (no shell) within ctx and takes
+// its stdout. Its stderr is not shown: it might echo the secret. Its
+// environment holds none of the configured secret variables (drop). who
+// names the configuration it came from in messages; timeout is ctx's.
+func runSecretCommand(ctx context.Context, who, kind string, argv, drop []string, timeout time.Duration) (string, error) {
+	out, err := extcmd.Output(ctx, argv, drop, nil)
+	var ee *extcmd.ExitError
+	switch {
+	case errors.Is(err, extcmd.ErrTimeout):
+		return "", exitcode.Errorf(exitcode.Unreachable, "%s: %s_command (%s) did not finish within timeout %s and was killed", who, kind, argv[0], timeout)
+	case errors.As(err, &ee):
+		return "", exitcode.Errorf(exitcode.Interaction, "%s: %s_command failed (%s)", who, kind, ee.State)
+	case err != nil:
+		return "", exitcode.Wrapf(exitcode.Usage, err, "%s: %s_command: %v", who, kind, err)
 	}
-	v := strings.TrimRight(out.String(), "\r\n")
+	v := strings.TrimRight(string(out), "\r\n")
 	if v == "" {
-		return "", exitcode.Errorf(exitcode.Interaction, "profile %q: %s_command printed nothing", profile, kind)
+		return "", exitcode.Errorf(exitcode.Interaction, "%s: %s_command printed nothing", who, kind)
 	}
 	return v, nil
+}
+
+// secretVariables names the environment variables that hold secrets the
+// configuration reads: every profile's *_env and the cache passphrase's. A
+// command the helper runs never gets them.
+func (h *Helper) secretVariables() []string {
+	names := []string{h.Config.Cache.PassphraseEnv, cache.DefaultPassphraseEnv}
+	if e := h.Config.Cache.Etcd; e != nil {
+		names = append(names, e.PasswordEnv)
+	}
+	for _, p := range h.Config.Profiles {
+		names = append(names, p.PasswordEnv, p.AssertionEnv, p.APIKeyEnv)
+	}
+	return names
+}
+
+// prefixProfile puts the profile's name before a configuration error.
+func prefixProfile(p *config.Profile, err error) error {
+	e := exitcode.AsError(err)
+	return &exitcode.Error{Exit: e.Exit, Msg: fmt.Sprintf("profile %q: %s", p.Name, e.Msg), Err: e.Err}
 }

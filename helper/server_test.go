@@ -376,7 +376,7 @@ func TestTransportWarnings(t *testing.T) {
 		t.Cleanup(em.Close)
 		em.AddUser(m365User, m365Password)
 		x := newHome(t)
-		x.use(testenv.Profile{Name: "m365", Product: "vb365", URL: em.URL(), Username: m365User, PasswordFile: x.file("pw", m365Password)})
+		x.use(testenv.Profile{Name: "m365", Product: "vb365", URL: em.URL(), InsecurePlainHTTP: true, Username: m365User, PasswordFile: x.file("pw", m365Password)})
 		x.mustGet(m365, helper.SourceGrant)
 		x.mustGet(m365, helper.SourceCache)
 		if s := x.stderr.Take(); strings.Count(s, "\n") != 1 || !strings.Contains(s, "plain http") {

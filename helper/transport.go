@@ -12,7 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -29,9 +29,9 @@ const maxBody = 1 << 20
 func newHTTPClient(p *config.Profile) (*http.Client, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if p.CAFile != "" {
-		pem, err := os.ReadFile(p.CAFile)
+		pem, err := config.ReadTrusted(p.CAFile, config.FileCA, false)
 		if err != nil {
-			return nil, exitcode.UsageError("profile %q: cannot read ca_file: %v", p.Name, err)
+			return nil, prefixProfile(p, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -108,6 +108,7 @@ func (s *client) do(ctx context.Context, c call) (*answer, error) {
 		u += "?" + c.query.Encode()
 	}
 	s.h.warnTransport(s.p)
+	s.remember(c)
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		var body io.Reader
@@ -161,7 +162,7 @@ func (s *client) do(ctx context.Context, c call) (*answer, error) {
 		backoff *= 2
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return nil, exitcode.Errorf(exitcode.Unreachable, "profile %q: server busy (HTTP %d) after %d attempts within timeout %s%s",
-				s.p.Name, resp.StatusCode, attempt, s.p.Timeout.Duration, serverSays(b))
+				s.p.Name, resp.StatusCode, attempt, s.p.Timeout.Duration, s.says(b))
 		}
 		s.h.debugf("HTTP %d: retrying in %s", resp.StatusCode, wait)
 		t := time.NewTimer(wait)
@@ -235,9 +236,57 @@ func redactURL(u string) string {
 	return u
 }
 
+// secretFormFields are the form fields whose values are secrets: a server
+// that echoes one in its error text must not get it printed.
+var secretFormFields = []string{"password", "assertion", "refresh_token", "mfa_code", "mfa_token", "token", "client_secret", "code"}
+
+// remember keeps what c sends that is secret, to redact it from the
+// server's answer (the secret sources add theirs in client.secret).
+func (s *client) remember(c call) {
+	for _, k := range secretFormFields {
+		if v := c.form.Get(k); v != "" {
+			s.sent = append(s.sent, v)
+		}
+	}
+	if c.bearer != "" {
+		s.sent = append(s.sent, c.bearer)
+	}
+	for _, kv := range strings.Split(c.cookies, "; ") {
+		if _, v, ok := strings.Cut(kv, "="); ok && v != "" {
+			s.sent = append(s.sent, v)
+		}
+	}
+}
+
+// says is serverSays with every secret this client sent redacted.
+func (s *client) says(body []byte) string { return serverSays(body, s.sent...) }
+
+// redact replaces each secret (as sent, and URL-encoded as a form carries
+// it) in text by "[redacted]", longest first so that a secret containing
+// another is replaced whole.
+func redact(text string, secrets ...string) string {
+	var all []string
+	for _, v := range secrets {
+		if v == "" {
+			continue
+		}
+		all = append(all, v)
+		if q := url.QueryEscape(v); q != v {
+			all = append(all, q)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return len(all[i]) > len(all[j]) })
+	for _, v := range all {
+		text = strings.ReplaceAll(text, v, "[redacted]")
+	}
+	return text
+}
+
 // serverSays extracts the human part of an error body: VB365's message,
-// problem+json's detail or title. Never the stack trace, never raw bytes.
-func serverSays(body []byte) string {
+// problem+json's detail or title. Never the stack trace, never raw bytes,
+// never one of secrets (those the call sent: a server may echo them), and
+// no control character (see config.OneLine).
+func serverSays(body []byte, secrets ...string) string {
 	var m map[string]any
 	if json.Unmarshal(body, &m) != nil {
 		return ""
@@ -275,14 +324,14 @@ func serverSays(body []byte) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return ": " + exitcode.OneLine(strings.Join(parts, " "), 200)
+	return ": " + exitcode.OneLine(redact(strings.Join(parts, " "), secrets...), 200)
 }
 
 // statusError maps a non-2xx token-endpoint answer to an exit code. An API
 // version the server refuses is the profile's configuration, not its
 // credentials: exit 2 naming api_version.
 func (s *client) statusError(a *answer, what string) error {
-	msg := serverSays(a.body)
+	msg := s.says(a.body)
 	if named, ok := unsupportedVersion(a.body); ok && a.status == 400 {
 		sent := s.apiVersion
 		if sent == "" {

@@ -10,8 +10,11 @@ import (
 	"os"
 
 	"github.com/veeam-tools/veeam-credential-helper/cmd/internal/commands"
+	"github.com/veeam-tools/veeam-credential-helper/internal/nodump"
 )
 
 func main() {
+	// Passwords, the cache passphrase and tokens will be in memory.
+	nodump.Disable()
 	os.Exit(commands.Main())
 }

@@ -28,9 +28,12 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin"
 	"github.com/veeam-tools/veeam-credential-helper/integrations/goplugin/server"
+	"github.com/veeam-tools/veeam-credential-helper/internal/nodump"
 )
 
 func main() {
+	// Tokens will be in memory.
+	nodump.Disable()
 	os.Exit(cli.Guard(os.Stderr, func() int { return serve(os.Args[1:], os.Stderr) }))
 }
 

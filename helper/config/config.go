@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -80,6 +79,9 @@ type Profile struct {
 	CAFile             string `toml:"ca_file"`
 	PinSHA256          string `toml:"pin_sha256"`
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+	// InsecurePlainHTTP allows an http:// url (and git over http): without
+	// it a token or password never crosses the network unencrypted.
+	InsecurePlainHTTP bool `toml:"insecure_plain_http"`
 
 	APIVersion              string   `toml:"api_version"`
 	RefreshBefore           Duration `toml:"refresh_before"`
@@ -140,6 +142,7 @@ func Load(path string) (*Config, error) {
 		return nil, prefixErr(path, err)
 	}
 	cfg.Path = path
+	cfg.resolveCacheDir()
 	return cfg, nil
 }
 
@@ -152,23 +155,31 @@ const MaxFileSize = 4 << 20
 // depth, and a deep enough file exhausts its stack.
 const MaxNesting = 16
 
+// readFile is ReadTrusted for the configuration file, within MaxFileSize.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := ReadTrusted(path, FileConfig, false)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
+		return nil, err
 	}
 	if len(data) > MaxFileSize {
 		return nil, exitcode.UsageError("%s: configuration file larger than %d MiB: is it the right file?", path, MaxFileSize>>20)
 	}
 	return data, nil
+}
+
+// resolveCacheDir makes a relative cache.dir relative to the configuration
+// file's directory, not to the working directory: git runs credential
+// helpers inside working trees, where a relative cache (and its lock files)
+// would land in each tree and single flight would break.
+func (c *Config) resolveCacheDir() {
+	if c.Cache.Dir == "" || filepath.IsAbs(c.Cache.Dir) || c.Path == "" {
+		return
+	}
+	base, err := filepath.Abs(filepath.Dir(c.Path))
+	if err != nil {
+		return
+	}
+	c.Cache.Dir = filepath.Join(base, c.Cache.Dir)
 }
 
 func prefixErr(path string, err error) error {
@@ -424,6 +435,9 @@ func (p *Profile) validate() error {
 	if u.User != nil {
 		return bad("url must not hold credentials")
 	}
+	if u.Scheme == "http" && !p.InsecurePlainHTTP {
+		return bad("url %q is plain http: the password and tokens would cross the network unencrypted; use https, or set insecure_plain_http = true to allow it", p.URL)
+	}
 	p.URL = strings.TrimRight(p.URL, "/")
 	if prod.defaultPort != "" && u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), prod.defaultPort)
@@ -535,6 +549,12 @@ func (p *Profile) Fresh(e cache.Entry, minValid time.Duration, now time.Time) bo
 	need := p.RefreshBefore.Duration
 	if minValid > need {
 		need = minValid
+	}
+	// A server whose tokens live no longer than that would be asked for a
+	// new one on every call (a refresh storm): such a token is kept while
+	// half its lifetime is left, so it is renewed at most twice a lifetime.
+	if life := e.ExpiresAt.Sub(e.IssuedAt); !e.IssuedAt.IsZero() && life > 0 && life <= need {
+		need = life / 2
 	}
 	return e.AccessToken != "" && e.ExpiresAt.Sub(now) > need
 }

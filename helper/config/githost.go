@@ -23,8 +23,10 @@ import (
 // helpers go on.
 //
 // git_hosts entries are "host", "host:port" or "scheme://host[:port]":
-// without a scheme an entry matches https and http; without a port it
-// matches the default port of git's protocol.
+// without a scheme an entry matches https (and http only when the profile
+// sets insecure_plain_http); without a port it matches the default port of
+// git's protocol. git over plain http matches no profile without
+// insecure_plain_http: the token would go in cleartext to whoever answers.
 func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, error) {
 	protocol = strings.ToLower(protocol)
 	want, ok := gitKey(protocol, host)
@@ -100,7 +102,8 @@ func gitKey(scheme, host string) (string, bool) {
 
 // GitKeys lists the gitKey of every git request the profile serves: its
 // url's, and each git_hosts entry's (an entry without a scheme serves
-// https and http; without a port, the default port of git's protocol).
+// https, and http only with insecure_plain_http; without a port, the
+// default port of git's protocol).
 func (p *Profile) GitKeys() ([]string, error) {
 	var keys []string
 	if u, err := url.Parse(p.URL); err == nil {
@@ -110,7 +113,10 @@ func (p *Profile) GitKeys() ([]string, error) {
 	}
 	for _, entry := range p.GitHosts {
 		bad := exitcode.UsageError("profile %q: git_hosts entry %q is not host, host:port or http(s)://host[:port]", p.Name, entry)
-		schemes, rest := []string{"https", "http"}, strings.TrimSpace(entry)
+		schemes, rest := []string{"https"}, strings.TrimSpace(entry)
+		if p.InsecurePlainHTTP {
+			schemes = append(schemes, "http")
+		}
 		if strings.Contains(rest, "://") {
 			u, err := url.Parse(rest)
 			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -120,6 +126,9 @@ func (p *Profile) GitKeys() ([]string, error) {
 		}
 		if strings.ContainsAny(rest, "/?#@") {
 			return nil, bad
+		}
+		if slices.Equal(schemes, []string{"http"}) && !p.InsecurePlainHTTP {
+			return nil, exitcode.UsageError("profile %q: git_hosts entry %q is plain http: set insecure_plain_http = true to send tokens unencrypted, or use https", p.Name, entry)
 		}
 		for _, scheme := range schemes {
 			k, ok := gitKey(scheme, rest)

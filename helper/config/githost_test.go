@@ -23,6 +23,7 @@ password_env = "X"
 [profiles.c]
 product = "vbazure"
 url = "http://azure.example.com"
+insecure_plain_http = true
 username = "carol"
 password_env = "X"
 git_hosts = ["git.example.com:8443", "https://mirror.example.com", "[::1]:9000", "Alias.Example.com"]
@@ -39,6 +40,13 @@ url = "https://shared.example.com:4443/"
 grant = "jwt-bearer"
 client_id = "app-7"
 assertion_env = "Y"
+
+[profiles.f]
+product = "vb365"
+url = "https://f.example.com"
+username = "frank"
+password_env = "X"
+git_hosts = ["plain.example.com", "plain.example.com:8080"]
 `
 
 func TestGitProfile(t *testing.T) {
@@ -77,6 +85,13 @@ func TestGitProfile(t *testing.T) {
 		{name: "git_hosts no port http", protocol: "http", host: "alias.example.com:80", want: "c"},
 		{name: "git_hosts no port, other port", protocol: "https", host: "alias.example.com:8443"},
 		{name: "unknown host", protocol: "https", host: "github.com"},
+		// Without insecure_plain_http, git over http gets no token: a
+		// mistyped remote or a submodule's http:// URL would otherwise send
+		// it in cleartext to whoever answers 401 there.
+		{name: "scheme-less git_hosts, https", protocol: "https", host: "plain.example.com", want: "f"},
+		{name: "scheme-less git_hosts, http not opted in", protocol: "http", host: "plain.example.com"},
+		{name: "scheme-less git_hosts with port, http not opted in", protocol: "http", host: "plain.example.com:8080"},
+		{name: "https url, http asked", protocol: "http", host: "f.example.com:443"},
 		{name: "suffix is not a match", protocol: "https", host: "xvb365.example.com:4443"},
 		{name: "empty host", protocol: "https", host: ""},
 		{name: "ssh protocol", protocol: "ssh", host: "vb365.example.com:4443"},
@@ -120,7 +135,7 @@ func TestGitProfile(t *testing.T) {
 }
 
 func TestGitProfileBadGitHosts(t *testing.T) {
-	for _, entry := range []string{"ftp://x.example.com", "x.example.com/path", "https://", "user@x.example.com", "a:b:c"} {
+	for _, entry := range []string{"http://x.example.com", "ftp://x.example.com", "x.example.com/path", "https://", "user@x.example.com", "a:b:c"} {
 		cfg, err := Parse([]byte(`
 [profiles.x]
 product = "vb365"
@@ -133,5 +148,31 @@ git_hosts = ["` + entry + `"]
 		if cfg != nil || exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "git_hosts") {
 			t.Errorf("git_hosts %q: err = %v", entry, err)
 		}
+	}
+}
+
+// An http:// url is refused unless the profile opts in: never a password
+// over plain HTTP by accident.
+func TestPlainHTTPNeedsOptIn(t *testing.T) {
+	const profile = `
+[profiles.x]
+product = "vb365"
+url = "http://vb365.example.com"
+password_env = "X"
+username = "u"
+`
+	_, err := Parse([]byte(profile))
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "insecure_plain_http = true") || !strings.Contains(err.Error(), "http://vb365.example.com") {
+		t.Fatalf("http url without opt-in: err = %v (exit %d)", err, exitcode.Of(err))
+	}
+	cfg, err := Parse([]byte(profile + "insecure_plain_http = true\ngit_hosts = [\"http://git.example.com\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Profiles["x"].PlainHTTP() {
+		t.Fatal("PlainHTTP false for an opted-in http url")
+	}
+	if p, err := cfg.GitProfile("http", "git.example.com", "", ""); err != nil || p == nil {
+		t.Fatalf("opted-in http git_hosts entry: %v, %v", p, err)
 	}
 }

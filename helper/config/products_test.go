@@ -55,6 +55,7 @@ api_version = "v7"
 [profiles.aws_set]
 product = "vbaws"
 url = "http://aws-appliance.example.com"
+insecure_plain_http = true
 username = "admin"
 api_version = "1.7-rev0"
 `))

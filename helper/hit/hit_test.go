@@ -173,7 +173,7 @@ func TestEngineProfiles(t *testing.T) {
 		engine bool
 	}{
 		{"product = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\n", false},
-		{"product = \"vb365\"\nurl = \"HTTP://h\"\nusername = \"u\"\n", true},
+		{"product = \"vb365\"\nurl = \"HTTP://h\"\nusername = \"u\"\ninsecure_plain_http = true\n", true},
 		{"product = \"vb365\"\nurl = \"https://h\"\nusername = \"u\"\ninsecure_skip_verify = true\n", true},
 		{"product = \"vspc\"\nurl = \"https://h\"\ngrant = \"api-key\"\napi_key_env = \"K\"\n", true},
 		{"product = \"vspc\"\nurl = \"https://h\"\nusername = \"u\"\n", false},

@@ -74,7 +74,7 @@ func TestIndexAgreesWithTheEngine(t *testing.T) {
 func TestGitKeyAgreesWithTheEngine(t *testing.T) {
 	for _, host := range []string{"h", "H.Example", "h.example.", "h:8443", "h.example:443", "10.0.0.1", "10.0.0.1:80",
 		"[::1]", "[::1]:8443", "[FE80::1]:443", "a-b_c.example"} {
-		p := &config.Profile{Name: "a", URL: "https://other:4443", GitHosts: []string{host}}
+		p := &config.Profile{Name: "a", URL: "https://other:4443", GitHosts: []string{host}, InsecurePlainHTTP: true}
 		keys, err := p.GitKeys()
 		if err != nil {
 			t.Fatalf("%q: %v", host, err)

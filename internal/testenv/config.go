@@ -43,6 +43,7 @@ type Profile struct {
 	CAFile             string `toml:"ca_file,omitempty"`
 	PinSHA256          string `toml:"pin_sha256,omitempty"`
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify,omitempty"`
+	InsecurePlainHTTP  bool   `toml:"insecure_plain_http,omitempty"`
 
 	APIVersion              string   `toml:"api_version,omitempty"`
 	RefreshBefore           string   `toml:"refresh_before,omitempty"`

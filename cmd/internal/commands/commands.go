@@ -90,6 +90,15 @@ func logout(c *cli.Call, all, forget bool) error {
 			first = err
 		}
 	}
+	if all && first == nil {
+		// The documented reset: what the passphrase at hand cannot open
+		// (everything, without one) goes too.
+		n, err := h.ClearUndecryptable()
+		if n > 0 {
+			fmt.Fprintf(c.Stderr, "veeam-credential-helper: removed %d cache item(s) the passphrase does not open (stored logins among them)\n", n)
+		}
+		return err
+	}
 	return first
 }
 

@@ -162,8 +162,8 @@ ca_file = %q
 	}
 	say("   source=%s, same token: %v; %s", r.Source, r.AccessToken == first, grants(m365))
 
-	step(3, "`get --min-valid 2h`: the cached token lives 1h, so the helper runs the refresh grant")
-	r, err = get(helper.Request{MinValid: 2 * time.Hour})
+	step(3, "`get --force-refresh`: the helper runs the refresh grant")
+	r, err = get(helper.Request{ForceRefresh: true})
 	if err != nil {
 		return err
 	}
