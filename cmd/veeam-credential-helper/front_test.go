@@ -204,7 +204,7 @@ func TestFrontHandsMissesToTheEngineWithStdin(t *testing.T) {
 
 // What the engine must say is said on a hit too: debug lines, and the
 // warnings of a profile with an unverified or plain connection (tested in
-// security_test.go).
+// helper/server_test.go, TestTransportWarnings).
 func TestFrontLeavesDebugToTheEngine(t *testing.T) {
 	e, _ := vb365Env(t, nil)
 	mustOK(t, e.Run("", "get"))
