@@ -21,15 +21,7 @@ func (h *Helper) openFleet(dir string) (cache.Store, cache.Locker, error) {
 	c := h.Config.Cache
 	e := c.Etcd
 	backend, maxAge := c.LocalLevel()
-	ccfg := cache.Config{
-		Backend:           backend,
-		Dir:               dir,
-		PassphraseEnv:     c.PassphraseEnv,
-		PassphraseCommand: c.PassphraseCommand,
-		Interactive:       h.Prompt != nil,
-		CommandTimeout:    h.longestTimeout(),
-		CommandEnvDrop:    h.secretVariables(),
-	}
+	ccfg := h.cacheConfig(backend, dir)
 	var local cache.Store
 	if backend != cache.LocalNone {
 		st, err := cache.Open(ccfg)

@@ -186,15 +186,7 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 			return
 		}
 		if h.Store == nil {
-			st, err := keychain.Open(cache.Config{
-				Backend:           c.Backend,
-				Dir:               dir,
-				PassphraseEnv:     c.PassphraseEnv,
-				PassphraseCommand: c.PassphraseCommand,
-				Interactive:       h.Prompt != nil,
-				CommandTimeout:    h.longestTimeout(),
-				CommandEnvDrop:    h.secretVariables(),
-			})
+			st, err := keychain.Open(h.cacheConfig(c.Backend, dir))
 			if err != nil {
 				h.storeErr = cacheError(err)
 				return
@@ -206,6 +198,20 @@ func (h *Helper) OpenCache() (cache.Store, cache.Locker, error) {
 		}
 	})
 	return h.Store, h.Locker, h.storeErr
+}
+
+// cacheConfig is the configuration of the local cache backend in dir.
+func (h *Helper) cacheConfig(backend, dir string) cache.Config {
+	c := h.Config.Cache
+	return cache.Config{
+		Backend:           backend,
+		Dir:               dir,
+		PassphraseEnv:     c.PassphraseEnv,
+		PassphraseCommand: c.PassphraseCommand,
+		Interactive:       h.Prompt != nil,
+		CommandTimeout:    h.longestTimeout(),
+		CommandEnvDrop:    h.secretVariables(),
+	}
 }
 
 // longestTimeout is the longest profile timeout: the bound of the cache's

@@ -30,18 +30,32 @@ type authCoder interface {
 }
 
 // products maps profile.product to its flow.
-var products = map[string]product{}
-
-func register(name string, p product) { products[name] = p }
+var products = map[string]product{
+	"vb365":   vb365{},
+	"vbaws":   vbCloud{},
+	"vbazure": vbAzure{},
+	"vbgcp":   vbCloud{},
+	"vbr":     vbr{},
+	"vone":    vone{},
+	"vspc":    vspc{},
+}
 
 // productOf is the product of a validated profile (config.Parse accepts
 // only the products registered here: TestEveryProductHasAFlow).
 func productOf(p *config.Profile) product { return products[p.Product] }
 
-// tokenCall posts a token-endpoint form and turns the answer into an entry.
+// send is do, or doVersioned for a call that carries x-api-version.
+func (s *client) send(ctx context.Context, c call) (*answer, error) {
+	if c.versioned {
+		return s.doVersioned(ctx, c)
+	}
+	return s.do(ctx, c)
+}
+
+// tokenCall posts a token-endpoint form and decodes the token answer.
 // what names the grant in errors ("password", "refresh token", …).
 func (s *client) tokenCall(ctx context.Context, c call, what string) (*tokenAnswer, *answer, error) {
-	a, err := s.do(ctx, c)
+	a, err := s.send(ctx, c)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,6 +64,63 @@ func (s *client) tokenCall(ctx context.Context, c call, what string) (*tokenAnsw
 		return nil, a, err
 	}
 	return t, a, nil
+}
+
+// tokenEntry is tokenCall for the products that keep nothing of the answer
+// but its tokens.
+func (s *client) tokenEntry(ctx context.Context, c call, what string) (cache.Entry, error) {
+	t, _, err := s.tokenCall(ctx, c, what)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	return s.entry(t)
+}
+
+// passwordForm is the form of a password grant with the profile's username
+// and password; grantType is the product's spelling of "password".
+func (s *client) passwordForm(ctx context.Context, grantType string) (url.Values, error) {
+	pw, err := s.secret(ctx, secretPassword)
+	if err != nil {
+		return nil, err
+	}
+	return form("grant_type", grantType, "username", s.p.Username, "password", pw), nil
+}
+
+// passwordThenMFA runs the password grant of the products with MFA (vbaws,
+// vbgcp, vbazure) on the token endpoint c names. When the server answers
+// an mfa_token instead of an access token, the MFA step follows with a code
+// from the request, mfa_code_command or a prompt. The grant types are the
+// product's spellings.
+func (s *client) passwordThenMFA(ctx context.Context, c call, passwordGrant, mfaGrant string) (cache.Entry, error) {
+	f, err := s.passwordForm(ctx, passwordGrant)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	c.form = f
+	t, _, err := s.tokenCall(ctx, c, "password")
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	if t.AccessToken == "" && t.MFAToken != "" {
+		code, err := s.secret(ctx, secretMFACode)
+		if err != nil {
+			return cache.Entry{}, err
+		}
+		c.form = form("grant_type", mfaGrant, "mfa_token", t.MFAToken, "mfa_code", code)
+		if t, _, err = s.tokenCall(ctx, c, "MFA code"); err != nil {
+			return cache.Entry{}, err
+		}
+	}
+	return s.entry(t)
+}
+
+// logoutCall sends a logout call and checks its answer.
+func (s *client) logoutCall(ctx context.Context, c call) error {
+	a, err := s.send(ctx, c)
+	if err != nil {
+		return err
+	}
+	return s.noContent(a)
 }
 
 // entry converts a token answer to a cache entry, refusing answers without

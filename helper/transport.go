@@ -92,6 +92,8 @@ type call struct {
 	bearer  string
 	cookies string
 	header  map[string]string
+	// versioned: the call carries x-api-version (vbr, vbaws, vbgcp); see doVersioned.
+	versioned bool
 }
 
 type answer struct {

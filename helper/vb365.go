@@ -23,8 +23,6 @@ const jwtBearerURN = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 type vb365 struct{}
 
-func init() { register("vb365", vb365{}) }
-
 // tokenPath is /v8/token, /v7/token or /v6/token, by api_version.
 func (vb365) tokenPath(p *config.Profile) string { return "/" + p.VB365APIVersion() + "/token" }
 
@@ -53,11 +51,10 @@ func (v vb365) grant(ctx context.Context, s *client) (cache.Entry, error) {
 	var f map[string][]string
 	switch s.p.Grant {
 	case config.GrantPassword:
-		pw, err := s.secret(ctx, secretPassword)
-		if err != nil {
+		var err error
+		if f, err = s.passwordForm(ctx, "password"); err != nil {
 			return cache.Entry{}, err
 		}
-		f = form("grant_type", "password", "username", s.p.Username, "password", pw)
 	default:
 		as, err := s.secret(ctx, secretAssertion)
 		if err != nil {

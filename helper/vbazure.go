@@ -24,8 +24,6 @@ const vbAzureTokenPath = "/api/oauth2/token"
 
 type vbAzure struct{}
 
-func init() { register("vbazure", vbAzure{}) }
-
 func (vbAzure) query(p *config.Profile) url.Values {
 	if p.APIVersion == "" {
 		return nil
@@ -33,45 +31,15 @@ func (vbAzure) query(p *config.Profile) url.Values {
 	return url.Values{"api-version": {p.APIVersion}}
 }
 
-// grant runs Password and, when the server answers an mfa_token instead of
-// an access token, the Mfa step with a code from the request,
-// mfa_code_command or a prompt.
 func (v vbAzure) grant(ctx context.Context, s *client) (cache.Entry, error) {
-	pw, err := s.secret(ctx, secretPassword)
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	f := form("grant_type", "Password", "username", s.p.Username, "password", pw)
-	t, _, err := s.tokenCall(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "password")
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	if t.AccessToken == "" && t.MFAToken != "" {
-		code, err := s.secret(ctx, secretMFACode)
-		if err != nil {
-			return cache.Entry{}, err
-		}
-		f := form("grant_type", "Mfa", "mfa_token", t.MFAToken, "mfa_code", code)
-		if t, _, err = s.tokenCall(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "MFA code"); err != nil {
-			return cache.Entry{}, err
-		}
-	}
-	return s.entry(t)
+	return s.passwordThenMFA(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p)}, "Password", "Mfa")
 }
 
 func (v vbAzure) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	f := form("grant_type", "Refresh_token", "refresh_token", old.RefreshToken)
-	t, _, err := s.tokenCall(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "refresh token")
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	return s.entry(t)
+	return s.tokenEntry(ctx, call{method: "POST", path: vbAzureTokenPath, query: v.query(s.p), form: f}, "refresh token")
 }
 
 func (v vbAzure) logout(ctx context.Context, s *client, e cache.Entry) error {
-	a, err := s.do(ctx, call{method: "DELETE", path: vbAzureTokenPath, query: v.query(s.p), bearer: e.AccessToken})
-	if err != nil {
-		return err
-	}
-	return s.noContent(a)
+	return s.logoutCall(ctx, call{method: "DELETE", path: vbAzureTokenPath, query: v.query(s.p), bearer: e.AccessToken})
 }

@@ -28,55 +28,15 @@ const vbCloudTokenPath = "/api/v1/token"
 // The default x-api-version revisions are in package config.
 type vbCloud struct{}
 
-func init() {
-	register("vbaws", vbCloud{})
-	register("vbgcp", vbCloud{})
+func (vbCloud) grant(ctx context.Context, s *client) (cache.Entry, error) {
+	return s.passwordThenMFA(ctx, call{method: "POST", path: vbCloudTokenPath, versioned: true}, "password", "mfa")
 }
 
-func (vbCloud) token(ctx context.Context, s *client, f map[string][]string, what string) (*tokenAnswer, error) {
-	a, err := s.doVersioned(ctx, call{method: "POST", path: vbCloudTokenPath, form: f})
-	if err != nil {
-		return nil, err
-	}
-	return s.decodeToken(a, what)
-}
-
-// grant runs password and, when the appliance answers an mfa_token instead
-// of an access token, the mfa step with a code from the request,
-// mfa_code_command or a prompt.
-func (v vbCloud) grant(ctx context.Context, s *client) (cache.Entry, error) {
-	pw, err := s.secret(ctx, secretPassword)
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	t, err := v.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	if t.AccessToken == "" && t.MFAToken != "" {
-		code, err := s.secret(ctx, secretMFACode)
-		if err != nil {
-			return cache.Entry{}, err
-		}
-		if t, err = v.token(ctx, s, form("grant_type", "mfa", "mfa_token", t.MFAToken, "mfa_code", code), "MFA code"); err != nil {
-			return cache.Entry{}, err
-		}
-	}
-	return s.entry(t)
-}
-
-func (v vbCloud) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
-	t, err := v.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	return s.entry(t)
+func (vbCloud) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
+	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
+	return s.tokenEntry(ctx, call{method: "POST", path: vbCloudTokenPath, form: f, versioned: true}, "refresh token")
 }
 
 func (vbCloud) logout(ctx context.Context, s *client, e cache.Entry) error {
-	a, err := s.doVersioned(ctx, call{method: "DELETE", path: vbCloudTokenPath, bearer: e.AccessToken})
-	if err != nil {
-		return err
-	}
-	return s.noContent(a)
+	return s.logoutCall(ctx, call{method: "DELETE", path: vbCloudTokenPath, bearer: e.AccessToken, versioned: true})
 }

@@ -32,8 +32,6 @@ const (
 
 type vbr struct{}
 
-func init() { register("vbr", vbr{}) }
-
 // doVersioned is do for the products that send x-api-version on every call
 // (vbr, vbaws, vbgcp). When the profile leaves api_version out and the
 // server refuses the default revision as unsupported, the call is sent once
@@ -63,33 +61,18 @@ func (s *client) doVersioned(ctx context.Context, c call) (*answer, error) {
 }
 
 func (vbr) grant(ctx context.Context, s *client) (cache.Entry, error) {
-	pw, err := s.secret(ctx, secretPassword)
+	f, err := s.passwordForm(ctx, "password")
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	return vbr{}.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
+	return s.tokenEntry(ctx, call{method: "POST", path: vbrTokenPath, form: f, versioned: true}, "password")
 }
 
 func (vbr) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
-	return vbr{}.token(ctx, s, form("grant_type", "refresh_token", "refresh_token", old.RefreshToken), "refresh token")
-}
-
-func (vbr) token(ctx context.Context, s *client, f map[string][]string, what string) (cache.Entry, error) {
-	a, err := s.doVersioned(ctx, call{method: "POST", path: vbrTokenPath, form: f})
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	t, err := s.decodeToken(a, what)
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	return s.entry(t)
+	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
+	return s.tokenEntry(ctx, call{method: "POST", path: vbrTokenPath, form: f, versioned: true}, "refresh token")
 }
 
 func (vbr) logout(ctx context.Context, s *client, e cache.Entry) error {
-	a, err := s.doVersioned(ctx, call{method: "POST", path: vbrLogoutPath, bearer: e.AccessToken})
-	if err != nil {
-		return err
-	}
-	return s.noContent(a)
+	return s.logoutCall(ctx, call{method: "POST", path: vbrLogoutPath, bearer: e.AccessToken, versioned: true})
 }

@@ -27,34 +27,19 @@ const (
 
 type vone struct{}
 
-func init() { register("vone", vone{}) }
-
 func (vone) grant(ctx context.Context, s *client) (cache.Entry, error) {
-	pw, err := s.secret(ctx, secretPassword)
+	f, err := s.passwordForm(ctx, "password")
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	f := form("grant_type", "password", "username", s.p.Username, "password", pw)
-	t, _, err := s.tokenCall(ctx, call{method: "POST", path: voneTokenPath, form: f}, "password")
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	return s.entry(t)
+	return s.tokenEntry(ctx, call{method: "POST", path: voneTokenPath, form: f}, "password")
 }
 
 func (vone) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
 	f := form("grant_type", "refresh_token", "refresh_token", old.RefreshToken)
-	t, _, err := s.tokenCall(ctx, call{method: "POST", path: voneTokenPath, form: f}, "refresh token")
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	return s.entry(t)
+	return s.tokenEntry(ctx, call{method: "POST", path: voneTokenPath, form: f}, "refresh token")
 }
 
 func (vone) logout(ctx context.Context, s *client, e cache.Entry) error {
-	a, err := s.do(ctx, call{method: "POST", path: voneRevokePath, form: form("token", e.AccessToken), bearer: e.AccessToken})
-	if err != nil {
-		return err
-	}
-	return s.noContent(a)
+	return s.logoutCall(ctx, call{method: "POST", path: voneRevokePath, form: form("token", e.AccessToken), bearer: e.AccessToken})
 }

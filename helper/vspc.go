@@ -29,8 +29,6 @@ const (
 
 type vspc struct{}
 
-func init() { register("vspc", vspc{}) }
-
 func (vspc) header(p *config.Profile) map[string]string {
 	if p.APIVersion == "" {
 		return nil
@@ -39,15 +37,7 @@ func (vspc) header(p *config.Profile) map[string]string {
 }
 
 func (v vspc) token(ctx context.Context, s *client, f map[string][]string, what string) (cache.Entry, error) {
-	a, err := s.do(ctx, call{method: "POST", path: vspcTokenPath, form: f, header: v.header(s.p)})
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	t, err := s.decodeToken(a, what)
-	if err != nil {
-		return cache.Entry{}, err
-	}
-	return s.entry(t)
+	return s.tokenEntry(ctx, call{method: "POST", path: vspcTokenPath, form: f, header: v.header(s.p)}, what)
 }
 
 // grant runs the password grant, or answers the API key. An API key has no
@@ -63,11 +53,11 @@ func (v vspc) grant(ctx context.Context, s *client) (cache.Entry, error) {
 		now := s.h.now().UTC()
 		return cache.Entry{AccessToken: key, TokenType: "Bearer", IssuedAt: now}, nil
 	}
-	pw, err := s.secret(ctx, secretPassword)
+	f, err := s.passwordForm(ctx, "password")
 	if err != nil {
 		return cache.Entry{}, err
 	}
-	return v.token(ctx, s, form("grant_type", "password", "username", s.p.Username, "password", pw), "password")
+	return v.token(ctx, s, f, "password")
 }
 
 func (v vspc) refresh(ctx context.Context, s *client, old cache.Entry) (cache.Entry, error) {
