@@ -3,8 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 )
 
 // Grant names of profile.grant.
@@ -168,12 +168,7 @@ func (p *Profile) VB365APIVersion() string {
 
 // ProductNames lists the known products, sorted.
 func ProductNames() []string {
-	names := make([]string, 0, len(products))
-	for n := range products {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(products))
 }
 
 // Static reports whether the profile's token is a static key with no expiry.

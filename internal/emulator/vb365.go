@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const (
@@ -15,19 +14,12 @@ const (
 	vb365GrantOperator = "operator"
 )
 
-// VB365 REST API reference (helpcenter.veeam.com/docs/vbo365/rest):
-// "Request Authorization Tokens" (POST /{version}/token), "Log Out" (POST
-// /{version}/token/logout, 204), "Request Authorization Code" (POST
-// /{version}/token/AuthCode, {authCode}); every failure is the "Operation
-// failure response" {message, errorCode, stackTrace}. The paths of the
-// version served are the only ones: VB365 7 has no /v8 (404).
-func init() {
-	products[ProductVB365] = productSpec{
-		tokenPath: "/v8/token", protectedPath: "/v8/Organizations", accessTTL: time.Hour,
-		serve: (*Emulator).serveVB365, writeError: writeVB365Error,
-	}
-}
-
+// vb365Error is the "Operation failure response" of the VB365 REST API
+// reference (helpcenter.veeam.com/docs/vbo365/rest), the answer of every
+// failure: "Request Authorization Tokens" (POST /{version}/token), "Log
+// Out" (POST /{version}/token/logout, 204), "Request Authorization Code"
+// (POST /{version}/token/AuthCode, {authCode}). The paths of the version
+// served are the only ones: VB365 7 has no /v8 (404).
 type vb365Error struct {
 	Message    string `json:"message"`
 	ErrorCode  string `json:"errorCode"`

@@ -5,21 +5,14 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
-	"time"
 )
 
-// VB for Azure REST API reference (helpcenter.veeam.com/docs/vbazure/rest):
-// "Request Authorization Tokens" and "Logout" document 400 and 401 answers in
-// application/problem+json {type,title,status,detail,traceId,errors}; the
-// api-version query parameter of older versions is checked the way ASP.NET
-// API versioning answers ("does not support the API version").
-func init() {
-	products[ProductVBAzure] = productSpec{
-		tokenPath: "/api/oauth2/token", protectedPath: "/api/v1/system/about", accessTTL: time.Hour, mfa: true,
-		serve: (*Emulator).serveVBAzure, writeError: func(w http.ResponseWriter, status int, _, msg string) { writeProblem(w, status, msg, nil) },
-	}
-}
-
+// problem is the error answer of the VB for Azure REST API reference
+// (helpcenter.veeam.com/docs/vbazure/rest): "Request Authorization Tokens"
+// and "Logout" document 400 and 401 answers in application/problem+json
+// {type,title,status,detail,traceId,errors}; the api-version query
+// parameter of older versions is checked the way ASP.NET API versioning
+// answers ("does not support the API version").
 type problem struct {
 	Type    string         `json:"type"`
 	Title   string         `json:"title"`
@@ -64,6 +57,10 @@ func traceID() string {
 	rand.Read(b)
 	x := hex.EncodeToString(b)
 	return "00-" + x[:32] + "-" + x[32:48] + "-00"
+}
+
+func writeAzureError(w http.ResponseWriter, status int, _, msg string) {
+	writeProblem(w, status, msg, nil)
 }
 
 // writeProblem answers application/problem+json; 5xx answers carry a fake

@@ -1,9 +1,6 @@
 package emulator
 
-import (
-	"net/http"
-	"time"
-)
+import "net/http"
 
 // Products Veeam Backup for AWS and Veeam Backup for Google Cloud: one token
 // API (REST API references helpcenter.veeam.com/docs/vbaws/rest and
@@ -34,17 +31,6 @@ const (
 	ProductVBAWS = "vbaws"
 	ProductVBGCP = "vbgcp"
 )
-
-func init() {
-	products[ProductVBAWS] = productSpec{
-		tokenPath: "/api/v1/token", protectedPath: "/api/v1/system/version", accessTTL: time.Hour, mfa: true,
-		serve: (*Emulator).serveVBCloud, writeError: writeCloudError("Veeam.Backup.AWS.REST"),
-	}
-	products[ProductVBGCP] = productSpec{
-		tokenPath: "/api/v1/token", protectedPath: "/api/v1/system/version", accessTTL: 15 * time.Minute, mfa: true,
-		serve: (*Emulator).serveVBCloud, writeError: writeCloudError("Veeam.Backup.GCP.REST"),
-	}
-}
 
 type cloudError struct {
 	Type      string         `json:"type"`

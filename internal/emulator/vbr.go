@@ -4,32 +4,9 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
-
-// productSpec describes a served product; each registers itself in
-// products from its own file.
-type productSpec struct {
-	tokenPath, protectedPath string
-	accessTTL                time.Duration // default access-token lifetime
-	mfa                      bool          // AddMFAUser makes an MFA user
-	serve                    func(e *Emulator, w http.ResponseWriter, r *http.Request, path string)
-	writeError               func(w http.ResponseWriter, status int, code, msg string)
-}
-
-var products = map[string]productSpec{}
-
-// Products lists every product the emulator serves, sorted.
-func Products() []string {
-	names := make([]string, 0, len(products))
-	for n := range products {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
 
 // ProductVBR is Veeam Backup & Replication.
 //
@@ -53,13 +30,6 @@ func Products() []string {
 //   - Errors {"errorCode","message","resourceId"} (no stack trace in this shape).
 //   - Default access-token lifetime 15 minutes (12.0–12.2; 60 since 12.3).
 const ProductVBR = "vbr"
-
-func init() {
-	products[ProductVBR] = productSpec{
-		tokenPath: "/api/oauth2/token", protectedPath: "/api/v1/serverTime", accessTTL: 15 * time.Minute,
-		serve: (*Emulator).serveVBR, writeError: writeVBRError,
-	}
-}
 
 type vbrError struct {
 	ErrorCode  string  `json:"errorCode"`

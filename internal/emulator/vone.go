@@ -1,9 +1,6 @@
 package emulator
 
-import (
-	"net/http"
-	"time"
-)
+import "net/http"
 
 // ProductVONE is Veeam ONE (REST API reference, helpcenter.veeam.com/docs/one/rest:
 // "Authorization and Security"; tag "Authentication": POST /api/token, POST
@@ -23,13 +20,6 @@ import (
 //     an "exception" member holding a fake stack trace with StackTraceMarker.
 //   - Default access-token lifetime 15 minutes.
 const ProductVONE = "vone"
-
-func init() {
-	products[ProductVONE] = productSpec{
-		tokenPath: "/api/token", protectedPath: "/api/v2.2/about", accessTTL: 15 * time.Minute,
-		serve: (*Emulator).serveVONE, writeError: writeVONEError,
-	}
-}
 
 type voneProblem struct {
 	Type      string  `json:"type"`

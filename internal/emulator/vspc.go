@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ProductVSPC is Veeam Service Provider Console REST API v3 ("OAuth 2.0
@@ -30,13 +29,6 @@ import (
 //     the retry hint in errors[0].retryAfter and sends no Retry-After header.
 //   - Default access-token lifetime 1 hour.
 const ProductVSPC = "vspc"
-
-func init() {
-	products[ProductVSPC] = productSpec{
-		tokenPath: "/api/v3/token", protectedPath: "/api/v3/about", accessTTL: time.Hour,
-		serve: (*Emulator).serveVSPC, writeError: writeVSPCError,
-	}
-}
 
 type vspcErrorItem struct {
 	Message    string `json:"message,omitempty"`
