@@ -3,8 +3,6 @@
 package cache
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"syscall"
 )
@@ -12,28 +10,20 @@ import (
 // openNonBlock opens a FIFO planted at an item's path without waiting for a writer.
 const openNonBlock = syscall.O_NONBLOCK
 
-// EnsureDir creates dir 0700 if missing and refuses (UnavailableError) a dir
-// that is writable by group or others or not owned by the current user.
-func EnsureDir(dir string) error {
-	if dir == "" {
-		return unavailable(nil, "no cache directory: set cache.dir or XDG_CACHE_HOME")
+// dirVariable is the environment variable the default cache directory is under.
+const dirVariable = "XDG_CACHE_HOME"
+
+// makeDir creates dir 0700, whatever the umask.
+func makeDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
 	}
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return unavailable(err, "cannot create the cache directory")
-		}
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return unavailable(err, "cannot create the cache directory")
-		}
-		fi, err = os.Stat(dir)
-	}
-	if err != nil {
-		return unavailable(err, "cannot use the cache directory")
-	}
-	if !fi.IsDir() {
-		return unavailable(nil, "cache directory %s is not a directory", dir)
-	}
+	return os.Chmod(dir, 0o700)
+}
+
+// checkDir refuses a directory that is writable by group or others or not
+// owned by the current user.
+func checkDir(dir string, fi os.FileInfo) error {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
 		return unavailable(nil, "cache directory %s is owned by uid %d, not by the current user (uid %d)", dir, st.Uid, os.Geteuid())
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv/child"
 )
 
 // keyctlService is a fresh keyctl service name (keyring) for one test or
@@ -67,7 +69,7 @@ func TestKeyctl(t *testing.T) {
 	}
 	// Another process, in a session keyring not linked to the user keyring
 	// (as in containers or some ssh/sudo setups), sees it too.
-	out, err := childCmd(t, "keyctl-get", "VCH_SERVICE="+service, "VCH_KEY="+k).Output()
+	out, err := child.Command(childEnv, "keyctl-get", "VCH_SERVICE="+service, "VCH_KEY="+k).Output()
 	if err != nil || !strings.Contains(string(out), "value=two err=<nil>") {
 		t.Errorf("child in another session keyring: %s %v", out, err)
 	}

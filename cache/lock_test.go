@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv/child"
 )
 
 const childEnv = "VCH_CACHE_TEST_CHILD"
@@ -88,14 +90,6 @@ func criticalSection(dir string) error {
 	return os.Remove(marker)
 }
 
-func childCmd(t *testing.T, mode string, env ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + mode}, env...)...)
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
 func TestLockGoroutines(t *testing.T) {
 	dir := t.TempDir()
 	l := NewFileLocker(dir)
@@ -149,7 +143,7 @@ func TestLockProcesses(t *testing.T) {
 	const procs, n = 3, 20
 	var cmds []*exec.Cmd
 	for range procs {
-		cmd := childCmd(t, "count", "VCH_DIR="+dir, "VCH_KEY=k", "VCH_N="+strconv.Itoa(n))
+		cmd := child.Command(childEnv, "count", "VCH_DIR="+dir, "VCH_KEY=k", "VCH_N="+strconv.Itoa(n))
 		cmd.Stdout = os.Stdout
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -171,7 +165,7 @@ func TestLockProcesses(t *testing.T) {
 // child says it holds it.
 func startHolder(t *testing.T, dir, key string) *exec.Cmd {
 	t.Helper()
-	cmd := childCmd(t, "hold", "VCH_DIR="+dir, "VCH_KEY="+key)
+	cmd := child.Command(childEnv, "hold", "VCH_DIR="+dir, "VCH_KEY="+key)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

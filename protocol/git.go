@@ -88,23 +88,16 @@ func ReadGit(r io.Reader) (GitRequest, error) {
 }
 
 func (g *GitRequest) set(key, value string, lineNo int) error {
+	// The single-valued keys: a later value replaces an earlier one.
+	single := map[string]*string{
+		"protocol": &g.Protocol, "host": &g.Host, "path": &g.Path, "username": &g.Username, "password": &g.Password,
+		"password_expiry_utc": &g.PasswordExpiryUTC, "authtype": &g.AuthType, "credential": &g.Credential,
+	}
+	if f, ok := single[key]; ok {
+		*f = value
+		return nil
+	}
 	switch key {
-	case "protocol":
-		g.Protocol = value
-	case "host":
-		g.Host = value
-	case "path":
-		g.Path = value
-	case "username":
-		g.Username = value
-	case "password":
-		g.Password = value
-	case "password_expiry_utc":
-		g.PasswordExpiryUTC = value
-	case "authtype":
-		g.AuthType = value
-	case "credential":
-		g.Credential = value
 	case "capability[]":
 		g.Capabilities = appendMulti(g.Capabilities, value)
 	case "wwwauth[]":

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/cache/keychain/internal/dbusguard"
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv/child"
 )
 
 const childEnv = "VCH_KEYCHAIN_TEST_CHILD"
@@ -39,14 +39,6 @@ func TestChildProcess(t *testing.T) {
 	default:
 		t.Fatalf("unknown mode %q", mode)
 	}
-}
-
-func childCmd(t *testing.T, mode string, env ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + mode}, env...)...)
-	cmd.Stderr = os.Stderr
-	return cmd
 }
 
 func TestAutoWithoutDBus(t *testing.T) {
@@ -78,7 +70,7 @@ func TestDBusGuard(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := childCmd(t, "dbusguard", "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd := child.Command(childEnv, "dbusguard", "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	var env []string
 	for _, e := range cmd.Env {
 		if !strings.HasPrefix(e, "DBUS_SESSION_BUS_ADDRESS=") {

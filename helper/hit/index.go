@@ -78,11 +78,7 @@ func indexPath(abs string) (dir, file string) {
 // Open returns the index of the configuration file at path when there is
 // one the front may trust (see above); false otherwise.
 func Open(path string) (*Index, bool) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, false
-	}
-	fi, err := os.Stat(abs)
+	abs, fi, err := statAbs(path)
 	if err != nil {
 		return nil, false
 	}
@@ -318,11 +314,7 @@ func isPort(s string) bool {
 // the content's digest: the front then checks the content too, until the
 // engine, on a later call, writes the index again.
 func Save(path string, before *FileStamp, cfg Config) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(abs)
+	abs, fi, err := statAbs(path)
 	if err != nil {
 		return err
 	}
@@ -370,14 +362,20 @@ func Save(path string, before *FileStamp, cfg Config) error {
 	return os.Rename(tmp.Name(), file)
 }
 
+// statAbs is the absolute form of path and the FileInfo of the file there.
+func statAbs(path string) (string, os.FileInfo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil, err
+	}
+	fi, err := os.Stat(abs)
+	return abs, fi, err
+}
+
 // Stamp is what identifies the file at path as it is now, taken before the
 // engine reads it, for Save; nil where the platform does not give it.
 func Stamp(path string) *FileStamp {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil
-	}
-	fi, err := os.Stat(abs)
+	abs, fi, err := statAbs(path)
 	if err != nil {
 		return nil
 	}
