@@ -331,18 +331,8 @@ func TestFilePassphraseCommand(t *testing.T) {
 }
 
 func BenchmarkFileGet(b *testing.B) {
-	dir := b.TempDir()
-	st := openTestFile(b, dir, "bench-passphrase")
 	e, _ := EncodeEntry(Entry{AccessToken: strings.Repeat("x", 1200), RefreshToken: strings.Repeat("r", 400), ExpiresAt: time.Now()})
-	if err := st.Set("k", e); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := st.Get("k"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchGet(b, openTestFile(b, b.TempDir(), "bench-passphrase"), "k", e)
 }
 
 // BenchmarkFileOpenGet is the cache-hit path of one process: Open, first Get.

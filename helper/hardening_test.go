@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,9 +19,11 @@ import (
 	"unicode"
 
 	"github.com/veeam-tools/veeam-credential-helper/cache"
+	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv/syncbuf"
 )
 
 // hostileServer is a VB365 token endpoint under the test's control: each
@@ -85,7 +86,7 @@ func (hs *hostileServer) calls() []map[string]string {
 // hostileHome writes a configuration with one vb365 profile "h" on hs
 // (password from $HOSTILE_PASSWORD, then the lines of extra) and a file
 // cache, and returns a Helper on it whose stderr is kept in warnings.
-func hostileHome(t *testing.T, hs *hostileServer, extra string) (*helper.Helper, *strings.Builder, string) {
+func hostileHome(t *testing.T, hs *hostileServer, extra string) (*helper.Helper, *syncbuf.Buffer, string) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.toml")
@@ -101,20 +102,9 @@ func hostileHome(t *testing.T, hs *hostileServer, extra string) (*helper.Helper,
 		t.Fatal(err)
 	}
 	h := helper.New(cfg)
-	var warnings strings.Builder
-	h.Stderr = &lockedWriter{w: &warnings}
-	return h, &warnings, dir
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	warnings := &syncbuf.Buffer{}
+	h.Stderr = warnings
+	return h, warnings, dir
 }
 
 // tokenBody is a good VB365 token answer.
@@ -417,14 +407,14 @@ func (f *failingStore) Unlock() error { return f.Store.(cache.Unlocker).Unlock()
 
 // storeHome is a testenv home with the vb365 emulator (single-use refresh
 // tokens, replays counted) and a Helper whose store fails as asked.
-func storeHome(t *testing.T) (*emulator.Emulator, func(fs *failingStore) (*helper.Helper, *strings.Builder)) {
+func storeHome(t *testing.T) (*emulator.Emulator, func(fs *failingStore) (*helper.Helper, *syncbuf.Buffer)) {
 	t.Helper()
 	e := testenv.New(t)
 	em := e.M365Profile(emulator.Options{}, tsUser, tsPassword, "VB365_LIBRARY_PASSWORD", nil)
-	return em, func(fs *failingStore) (*helper.Helper, *strings.Builder) {
+	return em, func(fs *failingStore) (*helper.Helper, *syncbuf.Buffer) {
 		h := e.Helper()
-		var warnings strings.Builder
-		h.Stderr = &lockedWriter{w: &warnings}
+		warnings := &syncbuf.Buffer{}
+		h.Stderr = warnings
 		st, lk, err := h.OpenCache()
 		if err != nil {
 			t.Fatal(err)
@@ -432,10 +422,10 @@ func storeHome(t *testing.T) (*emulator.Emulator, func(fs *failingStore) (*helpe
 		if fs != nil {
 			fs.Store = st
 			h = e.Helper()
-			h.Stderr = &lockedWriter{w: &warnings}
+			h.Stderr = warnings
 			h.Store, h.Locker = fs, lk
 		}
-		return h, &warnings
+		return h, warnings
 	}
 }
 

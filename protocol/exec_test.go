@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,13 +101,7 @@ func TestWriteExecCredential(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := WriteExecCredential(&b, tt.apiVersion, tt.token, tt.exp); err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != tt.want {
-				t.Fatalf("got  %s\nwant %s", b.String(), tt.want)
-			}
+			out := checkWrites(t, func(w io.Writer) error { return WriteExecCredential(w, tt.apiVersion, tt.token, tt.exp) }, tt.want)
 			// What client-go decodes: the v1 / v1beta1 field names.
 			var back struct {
 				Kind       string `json:"kind"`
@@ -116,7 +111,7 @@ func TestWriteExecCredential(t *testing.T) {
 					Token               string     `json:"token"`
 				} `json:"status"`
 			}
-			if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+			if err := json.Unmarshal([]byte(out), &back); err != nil {
 				t.Fatal(err)
 			}
 			if back.Kind != "ExecCredential" || back.APIVersion != tt.apiVersion || back.Status == nil || back.Status.Token != tt.token {
@@ -137,15 +132,7 @@ func TestWriteExecCredentialErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			err := WriteExecCredential(&b, tt.apiVersion, tt.token, time.Now())
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("got %v want %q", err, tt.wantErr)
-			}
-			if b.Len() != 0 {
-				t.Errorf("wrote %q", b.String())
-			}
-			assertNoSecret(t, err.Error())
+			checkRefuses(t, func(w io.Writer) error { return WriteExecCredential(w, tt.apiVersion, tt.token, time.Now()) }, tt.wantErr)
 		})
 	}
 }

@@ -11,6 +11,19 @@ import (
 	"time"
 )
 
+// checkRequestError fails t unless err is a *RequestError on one line:
+// its message holds none of the characters in breaks.
+func checkRequestError(t *testing.T, err error, breaks string) {
+	t.Helper()
+	var re *RequestError
+	if !errors.As(err, &re) {
+		t.Fatalf("error %T %v is not a *RequestError", err, err)
+	}
+	if strings.ContainsAny(err.Error(), breaks) {
+		t.Fatalf("error %q is not one line", err)
+	}
+}
+
 func FuzzDecodeRequest(f *testing.F) {
 	for _, s := range []string{
 		"", " ", "{}", "null", "[]", `"x"`, "{} {}", `{"profile":"prod"}`,
@@ -23,13 +36,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := DecodeRequest(bytes.NewReader(data))
 		if err != nil {
-			var re *RequestError
-			if !errors.As(err, &re) {
-				t.Fatalf("error %T %v is not a *RequestError", err, err)
-			}
-			if strings.ContainsAny(err.Error(), "\n\r") {
-				t.Fatalf("error %q is not one line", err)
-			}
+			checkRequestError(t, err, "\n\r")
 			if !reflect.DeepEqual(req, Request{}) {
 				t.Fatalf("non-zero request on error: %+v", req)
 			}
@@ -86,13 +93,7 @@ func FuzzReadGit(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := ReadGit(bytes.NewReader(data))
 		if err != nil {
-			var re *RequestError
-			if !errors.As(err, &re) {
-				t.Fatalf("error %T %v is not a *RequestError", err, err)
-			}
-			if strings.ContainsAny(err.Error(), "\n\r\x00") {
-				t.Fatalf("error %q is not one line", err)
-			}
+			checkRequestError(t, err, "\n\r\x00")
 			return
 		}
 		for _, v := range append([]string{g.Protocol, g.Host, g.Path, g.Username, g.Password, g.PasswordExpiryUTC, g.AuthType, g.Credential},

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -195,13 +196,7 @@ func TestWriteGit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := WriteGit(&b, tt.a); err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != tt.want {
-				t.Fatalf("got\n%q\nwant\n%q", b.String(), tt.want)
-			}
+			checkWrites(t, func(w io.Writer) error { return WriteGit(w, tt.a) }, tt.want)
 		})
 	}
 }
@@ -221,15 +216,7 @@ func TestWriteGitErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			err := WriteGit(&b, tt.a)
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("got %v, want %q", err, tt.wantErr)
-			}
-			if b.Len() != 0 {
-				t.Errorf("wrote %q on error", b.String())
-			}
-			assertNoSecret(t, err.Error())
+			checkRefuses(t, func(w io.Writer) error { return WriteGit(w, tt.a) }, tt.wantErr)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -63,13 +64,7 @@ func TestWrite(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := Write(&b, tt.format, tt.c); err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != tt.want {
-				t.Fatalf("got\n%s\nwant\n%s", b.String(), tt.want)
-			}
+			checkWrites(t, func(w io.Writer) error { return Write(w, tt.format, tt.c) }, tt.want)
 		})
 	}
 }
@@ -116,15 +111,7 @@ func TestWriteErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			err := Write(&b, tt.format, tt.c)
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("got %v, want %q", err, tt.wantErr)
-			}
-			if b.Len() != 0 {
-				t.Errorf("wrote %q on error", b.String())
-			}
-			assertNoSecret(t, err.Error())
+			checkRefuses(t, func(w io.Writer) error { return Write(w, tt.format, tt.c) }, tt.wantErr)
 		})
 	}
 	err := Write(new(bytes.Buffer), "xml", testCred())
@@ -183,13 +170,7 @@ func TestWriteError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := WriteError(&b, tt.e); err != nil {
-				t.Fatal(err)
-			}
-			if b.String() != tt.want {
-				t.Fatalf("got %q want %q", b.String(), tt.want)
-			}
+			checkWrites(t, func(w io.Writer) error { return WriteError(w, tt.e) }, tt.want)
 		})
 	}
 }

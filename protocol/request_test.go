@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"reflect"
@@ -20,6 +21,34 @@ const (
 )
 
 var secrets = []string{secretPw, secretMFA, secretJWT, secretTok, secretCred}
+
+// checkWrites fails t unless write succeeds writing want, and returns it.
+func checkWrites(t *testing.T, write func(w io.Writer) error, want string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != want {
+		t.Fatalf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	return b.String()
+}
+
+// checkRefuses fails t unless write fails, having written nothing, with an
+// error that contains wantErr and no secret.
+func checkRefuses(t *testing.T, write func(w io.Writer) error, wantErr string) {
+	t.Helper()
+	var b bytes.Buffer
+	err := write(&b)
+	if err == nil || !strings.Contains(err.Error(), wantErr) {
+		t.Fatalf("got %v, want %q", err, wantErr)
+	}
+	if b.Len() != 0 {
+		t.Errorf("wrote %q on error", b.String())
+	}
+	assertNoSecret(t, err.Error())
+}
 
 func assertNoSecret(t *testing.T, msg string) {
 	t.Helper()

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,22 +171,6 @@ func (p *process) get(t testing.TB) *helper.Result {
 	return res
 }
 
-// together runs fn(i) for i < n at the same instant and waits for all.
-func together(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
-}
-
 // herd runs perMachine processes on each of machines machines at once, cold.
 func (f *fleet) herd(t *testing.T, machines, perMachine int) (tokens map[string]int, sources map[string]int) {
 	var procs []*process
@@ -199,7 +182,7 @@ func (f *fleet) herd(t *testing.T, machines, perMachine int) (tokens map[string]
 	}
 	results := make([]*helper.Result, len(procs))
 	errs := make([]error, len(procs))
-	together(len(procs), func(i int) {
+	testenv.AtOnce(len(procs), func(i int) {
 		results[i], errs[i] = procs[i].h.Get(context.Background(), helper.Request{Profile: profileName})
 	})
 	tokens, sources = map[string]int{}, map[string]int{}
@@ -287,7 +270,7 @@ func TestExpiringEverywhereOneRefresh(t *testing.T) {
 		p.h.Now = func() time.Time { return time.Now().Add(6 * time.Second) }
 	}
 	results := make([]*helper.Result, len(procs))
-	together(len(procs), func(i int) { results[i] = procs[i].get(t) })
+	testenv.AtOnce(len(procs), func(i int) { results[i] = procs[i].get(t) })
 	n := f.em.Counts()
 	if n.Grants["refresh_token"] != 1 || n.Grants["password"] != 1 || n.RefreshReuse != 0 {
 		t.Errorf("server saw %+v: want exactly 1 refresh after the 1 grant, no refresh token reused", n)

@@ -29,6 +29,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv/syncbuf"
 )
 
 // Binary finds the etcd server: $ETCD_BIN, etcd on PATH, /usr/bin/etcd.
@@ -69,7 +71,7 @@ type Member struct {
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
-	log *bytes.Buffer
+	log *syncbuf.Buffer
 }
 
 // Cluster is three members and the files a client needs.
@@ -219,8 +221,8 @@ func (m *Member) Start() error {
 		return nil
 	}
 	cmd := exec.Command(m.bin, m.args...)
-	m.log = &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = &syncWriter{w: m.log}, &syncWriter{w: m.log}
+	m.log = &syncbuf.Buffer{Max: 1 << 20}
+	cmd.Stdout, cmd.Stderr = m.log, m.log
 	cmd.Env = append(os.Environ(), "ETCD_UNSUPPORTED_ARCH="+goarchForEtcd())
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start etcd %s: %w", m.Name, err)
@@ -474,21 +476,6 @@ func issue(caKey *ecdsa.PrivateKey, ca *x509.Certificate, tmpl *x509.Certificate
 
 func writePEM(path, typ string, der []byte) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
-}
-
-// syncWriter serialises the member's stdout and stderr into one buffer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.w.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return s.w.Write(p)
 }
 
 // URLHost is the host:port of an endpoint URL.
