@@ -85,6 +85,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -476,10 +477,35 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// ServeHTTP routes to the product's handler; paths are case-insensitive as on ASP.NET.
+// endpoint is how a product serves one path: method is the only method it
+// takes (another is answered 405 naming it); "" leaves the method to serve.
+type endpoint struct {
+	method string
+	serve  func(e *Emulator, w http.ResponseWriter, r *http.Request)
+}
+
+// ServeHTTP routes to the product's endpoint whose path (a path.Match
+// pattern; vb365: of the version served) matches, or answers 404.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
-	products[e.opts.Product].serve(e, w, r, p)
+	p := requestPath(r)
+	for pattern, ep := range products[e.opts.Product].endpoints {
+		if ok, _ := path.Match(strings.ToLower(e.versionedPath(pattern)), p); !ok {
+			continue
+		}
+		if ep.method != "" && r.Method != ep.method {
+			e.methodNotAllowed(w, r, ep.method)
+			return
+		}
+		ep.serve(e, w, r)
+		return
+	}
+	e.writeError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+}
+
+// requestPath is r's path as the products match it: case-insensitive, as
+// on ASP.NET, and without a trailing slash.
+func requestPath(r *http.Request) string {
+	return strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
 }
 
 // ---- shared machinery ----
@@ -681,10 +707,69 @@ func (e *Emulator) checkPassword(user, pass string) (identity, bool) {
 	return id, ok && id.secret == pass
 }
 
+// rejectFunc refuses a grant call: status, the error code (where the
+// product's error shape has one) and the message.
+type rejectFunc func(status int, code, msg string)
+
+// refusal is one reject call's arguments.
+type refusal struct {
+	status    int
+	code, msg string
+}
+
+func (rf refusal) send(reject rejectFunc) { reject(rf.status, rf.code, rf.msg) }
+
+// grantWords are how a product refuses the grants most products share
+// (see passwordOrRefresh).
+type grantWords struct {
+	noLogin, wrongLogin refusal // see login
+	// badRefresh refuses a refresh token: status is 400 (none was sent) or
+	// 401, msg the emulator's reason.
+	badRefresh func(status int, msg string) refusal
+	// other refuses any other grant_type, "" included.
+	other func(grant string) refusal
+}
+
+// login checks a password grant's username and password: wrong ones are
+// refused with wrongLogin, and an empty one with noLogin, or as wrong when
+// noLogin is zero (the product does not tell them apart).
+func (e *Emulator) login(user, pass string, reject rejectFunc, noLogin, wrongLogin refusal) (identity, bool) {
+	id, ok := e.checkPassword(user, pass)
+	switch {
+	case (user == "" || pass == "") && noLogin.status != 0:
+		noLogin.send(reject)
+	case !ok:
+		wrongLogin.send(reject)
+	default:
+		return id, true
+	}
+	return identity{}, false
+}
+
+// passwordOrRefresh runs grant_type password or refresh_token of the form
+// f, refusing in the product's words; another grant_type is refused with
+// words.other. It returns false when the call was refused.
+func (e *Emulator) passwordOrRefresh(f url.Values, grant string, reject rejectFunc, words grantWords) (issued, bool) {
+	switch grant {
+	case "password":
+		id, ok := e.login(f.Get("username"), f.Get("password"), reject, words.noLogin, words.wrongLogin)
+		if !ok {
+			return issued{}, false
+		}
+		return e.openSession(grant, newSession(id.name)), true
+	case "refresh_token":
+		return e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
+			words.badRefresh(status, msg).send(reject)
+		})
+	}
+	words.other(grant).send(reject)
+	return issued{}, false
+}
+
 // rejecter is the reject of a grant call: it counts FailedGrants[grant] and
 // answers in the product's error shape; challenge adds "WWW-Authenticate:
 // Bearer" to 401 answers.
-func (e *Emulator) rejecter(w http.ResponseWriter, grant string, challenge bool) func(status int, code, msg string) {
+func (e *Emulator) rejecter(w http.ResponseWriter, grant string, challenge bool) rejectFunc {
 	return func(status int, code, msg string) {
 		e.failGrant(grant)
 		if challenge && status == http.StatusUnauthorized {
@@ -697,6 +782,11 @@ func (e *Emulator) rejecter(w http.ResponseWriter, grant string, challenge bool)
 // writeToken answers a grant that issued tokens: 200, no-store, v as JSON.
 func writeToken(w http.ResponseWriter, v any) {
 	w.Header().Set("Cache-Control", "no-store")
+	writeOK(w, v)
+}
+
+// writeOK answers 200 with v as JSON.
+func writeOK(w http.ResponseWriter, v any) {
 	writeJSON(w, http.StatusOK, "application/json; charset=utf-8", v)
 }
 

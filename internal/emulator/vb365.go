@@ -7,13 +7,6 @@ import (
 	"strings"
 )
 
-const (
-	vb365GrantPassword = "password"
-	vb365GrantRefresh  = "refresh_token"
-	vb365GrantJWT      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-	vb365GrantOperator = "operator"
-)
-
 // vb365Error is the "Operation failure response" of the VB365 REST API
 // reference (helpcenter.veeam.com/docs/vbo365/rest), the answer of every
 // failure: "Request Authorization Tokens" (POST /{version}/token), "Log
@@ -77,51 +70,42 @@ func (e *Emulator) versionedPath(p string) string {
 	return "/" + e.opts.APIVersion + strings.TrimPrefix(p, "/v8")
 }
 
-func (e *Emulator) serveVB365(w http.ResponseWriter, r *http.Request, p string) {
-	v := "/" + e.opts.APIVersion
-	switch p {
-	case v + "/token":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		e.vb365Grant(w, r)
-	case v + "/token/logout":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		if e.logout(w, r) {
-			w.WriteHeader(http.StatusNoContent)
-		}
-	case v + "/token/authcode":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		e.mu.Lock()
-		at := e.bearerLocked(r)
-		if at != nil {
-			e.counts.AuthCodes++
-		}
-		e.mu.Unlock()
-		if at == nil {
-			unauthorized(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{"authCode": randomToken(e.prefix("ac"))})
-	case v + "/organizations":
-		if !e.protected(w, r) {
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", []map[string]any{{
-			"id": "4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60", "name": "contoso.onmicrosoft.com", "type": "Office365",
-			"region": "Worldwide", "isBackedup": true, "_links": map[string]any{"self": map[string]string{"href": v + "/Organizations/4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60"}},
-		}})
-	default:
-		writeVB365Error(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+func (e *Emulator) vb365Logout(w http.ResponseWriter, r *http.Request) {
+	if e.logout(w, r) {
+		w.WriteHeader(http.StatusNoContent)
 	}
 }
+
+func (e *Emulator) vb365AuthCode(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	at := e.bearerLocked(r)
+	if at != nil {
+		e.counts.AuthCodes++
+	}
+	e.mu.Unlock()
+	if at == nil {
+		unauthorized(w, e)
+		return
+	}
+	writeOK(w, map[string]string{"authCode": randomToken(e.prefix("ac"))})
+}
+
+func (e *Emulator) vb365Organizations(w http.ResponseWriter, r *http.Request) {
+	if e.protected(w, r) {
+		writeOK(w, []map[string]any{{
+			"id": "4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60", "name": "contoso.onmicrosoft.com", "type": "Office365",
+			"region": "Worldwide", "isBackedup": true, "_links": map[string]any{"self": map[string]string{"href": "/" + e.opts.APIVersion + "/Organizations/4b7e2b61-2c1d-4f0e-9a7b-1d2f3c4b5a60"}},
+		}})
+	}
+}
+
+// The grant types of the VB365 token endpoint.
+const (
+	vb365GrantPassword = "password"
+	vb365GrantRefresh  = "refresh_token"
+	vb365GrantJWT      = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	vb365GrantOperator = "operator"
+)
 
 func (e *Emulator) vb365Grant(w http.ResponseWriter, r *http.Request) {
 	if !e.beginGrant(w, r) {
@@ -135,14 +119,10 @@ func (e *Emulator) vb365Grant(w http.ResponseWriter, r *http.Request) {
 	var sess *session
 	switch grant {
 	case vb365GrantPassword:
-		user, pass := f.Get("username"), f.Get("password")
-		if user == "" || pass == "" {
-			reject(http.StatusBadRequest, "BadRequest", "The username and password parameters are required for the password grant.")
-			return
-		}
-		id, ok := e.checkPassword(user, pass)
+		id, ok := e.login(f.Get("username"), f.Get("password"), reject,
+			refusal{http.StatusBadRequest, "BadRequest", "The username and password parameters are required for the password grant."},
+			refusal{http.StatusBadRequest, "AccessDenied", "Invalid username or password."})
 		if !ok {
-			reject(http.StatusBadRequest, "AccessDenied", "Invalid username or password.")
 			return
 		}
 		sess = newSession(id.name)
@@ -188,7 +168,7 @@ func (e *Emulator) vb365Grant(w http.ResponseWriter, r *http.Request) {
 	e.writeVB365Token(w, e.openSession(grant, sess))
 }
 
-func (e *Emulator) vb365Refresh(w http.ResponseWriter, r *http.Request, grant string, reject func(int, string, string)) {
+func (e *Emulator) vb365Refresh(w http.ResponseWriter, r *http.Request, grant string, reject rejectFunc) {
 	rt := r.PostForm.Get("refresh_token")
 	if rt == "" {
 		reject(http.StatusBadRequest, "BadRequest", "The refresh_token parameter is required for the refresh_token grant.")

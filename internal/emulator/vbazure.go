@@ -77,13 +77,26 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs map[str
 	})
 }
 
+// netPair is the token pair as the .NET products (vbaws, vbgcp, vbazure)
+// answer it; its members are null in the answer of an MFA password step.
+type netPair struct {
+	AccessToken  *string `json:"access_token"`
+	TokenType    *string `json:"token_type"`
+	RefreshToken *string `json:"refresh_token"`
+	ExpiresIn    int     `json:"expires_in"`
+	Issued       *string `json:".issued"`
+	Expires      *string `json:".expires"`
+}
+
+func pairOf(tok issued) netPair {
+	return netPair{
+		AccessToken: ptr(tok.access), TokenType: ptr("bearer"), RefreshToken: ptr(tok.refresh), ExpiresIn: tok.expiresIn,
+		Issued: ptr(netTime(tok.issuedAt)), Expires: ptr(netTime(tok.expiresAt)),
+	}
+}
+
 type azureToken struct {
-	AccessToken     *string `json:"access_token"`
-	TokenType       *string `json:"token_type"`
-	RefreshToken    *string `json:"refresh_token"`
-	ExpiresIn       int     `json:"expires_in"`
-	Issued          *string `json:".issued"`
-	Expires         *string `json:".expires"`
+	netPair
 	UserID          string  `json:"userId"`
 	Username        string  `json:"username"`
 	RoleName        string  `json:"roleName"`
@@ -118,27 +131,25 @@ func (e *Emulator) apiVersionOK(r *http.Request) (ok bool, detail string) {
 	return true, ""
 }
 
-func (e *Emulator) serveVBAzure(w http.ResponseWriter, r *http.Request, p string) {
-	switch p {
-	case "/api/oauth2/token":
-		switch r.Method {
-		case http.MethodPost:
-			e.azureGrant(w, r)
-		case http.MethodDelete:
-			e.azureLogout(w, r)
-		default:
-			w.Header().Set("Allow", "POST, DELETE")
-			writeProblem(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not allowed.", nil)
-		}
-	case "/api/v1/system/about":
-		if !e.protected(w, r) {
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+// serveAzureToken is /api/oauth2/token: POST asks for tokens, DELETE logs
+// out; another method is refused in ASP.NET's words.
+func (e *Emulator) serveAzureToken(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		e.azureGrant(w, r)
+	case http.MethodDelete:
+		e.azureLogout(w, r)
+	default:
+		w.Header().Set("Allow", "POST, DELETE")
+		writeProblem(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not allowed.", nil)
+	}
+}
+
+func (e *Emulator) azureAbout(w http.ResponseWriter, r *http.Request) {
+	if e.protected(w, r) {
+		writeOK(w, map[string]any{
 			"serverVersion": "7.1.0.62", "workerVersion": "7.1.0.62", "flrVersion": "7.1.0.62", "azureEnvironment": "Global",
 		})
-	default:
-		writeProblem(w, http.StatusNotFound, "The requested resource was not found.", nil)
 	}
 }
 
@@ -175,14 +186,10 @@ func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
 
 	switch strings.ToLower(grant) {
 	case "password", "": // grant_type is optional in the archived docs; Password is the default
-		user, pass := f["username"], f["password"]
-		if user == "" || pass == "" {
-			reject(http.StatusBadRequest, "The Username and Password fields are required.")
-			return
-		}
-		id, ok := e.checkPassword(user, pass)
+		id, ok := e.login(f["username"], f["password"], rejectAs,
+			refusal{http.StatusBadRequest, "", "The Username and Password fields are required."},
+			refusal{http.StatusUnauthorized, "", "Invalid username or password."})
 		if !ok {
-			reject(http.StatusUnauthorized, "Invalid username or password.")
 			return
 		}
 		if id.mfaCode != "" {
@@ -236,9 +243,7 @@ func (e *Emulator) azureGrant(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) writeAzureToken(w http.ResponseWriter, tok issued) {
 	writeToken(w, azureToken{
-		AccessToken: ptr(tok.access), TokenType: ptr("bearer"), RefreshToken: ptr(tok.refresh), ExpiresIn: tok.expiresIn,
-		Issued: ptr(netTime(tok.issuedAt)), Expires: ptr(netTime(tok.expiresAt)),
-		UserID: tok.s.userID, Username: tok.s.user, RoleName: "PortalAdmin", UserType: "Internal",
+		netPair: pairOf(tok), UserID: tok.s.userID, Username: tok.s.user, RoleName: "PortalAdmin", UserType: "Internal",
 		LatestNewsShown: true, ShortLived: tok.s.shortLived,
 	})
 }

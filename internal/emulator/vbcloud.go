@@ -1,6 +1,10 @@
 package emulator
 
-import "net/http"
+import (
+	"net/http"
+
+	"net/url"
+)
 
 // Products Veeam Backup for AWS and Veeam Backup for Google Cloud: one token
 // API (REST API references helpcenter.veeam.com/docs/vbaws/rest and
@@ -63,64 +67,61 @@ func writeCloudError(ns string) func(w http.ResponseWriter, status int, code, ms
 }
 
 type cloudToken struct {
-	AccessToken  *string `json:"access_token"`
-	TokenType    *string `json:"token_type"`
-	RefreshToken *string `json:"refresh_token"`
-	ExpiresIn    int     `json:"expires_in"`
-	Issued       *string `json:".issued"`
-	Expires      *string `json:".expires"`
-	Username     string  `json:"username"`
-	RoleName     string  `json:"roleName"`
-	MFAEnabled   bool    `json:"mfa_enabled"`
-	MFAToken     *string `json:"mfa_token"`
+	netPair
+	Username   string  `json:"username"`
+	RoleName   string  `json:"roleName"`
+	MFAEnabled bool    `json:"mfa_enabled"`
+	MFAToken   *string `json:"mfa_token"`
 }
 
-func (e *Emulator) serveVBCloud(w http.ResponseWriter, r *http.Request, p string) {
-	switch p {
-	case "/api/v1/token":
-		switch r.Method {
-		case http.MethodPost:
-			e.cloudGrant(w, r)
-		case http.MethodDelete:
-			if e.logoutVersioned(w, r) {
-				w.WriteHeader(http.StatusNoContent)
-			}
-		default:
-			e.methodNotAllowed(w, r, "POST, DELETE")
+// serveCloudToken is /api/v1/token: POST asks for tokens, DELETE logs out.
+func (e *Emulator) serveCloudToken(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		if reject := e.beginVersionedGrant(w, r); reject != nil {
+			e.cloudGrant(w, r.PostForm, reject)
 		}
-	case "/api/v1/system/version":
-		if !e.protectedVersioned(w, r) {
-			return
+	case http.MethodDelete:
+		if e.logoutVersioned(w, r) {
+			w.WriteHeader(http.StatusNoContent)
 		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{"version": "9.0.0.100"})
 	default:
-		e.writeError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+		e.methodNotAllowed(w, r, "POST, DELETE")
 	}
 }
 
-func (e *Emulator) cloudGrant(w http.ResponseWriter, r *http.Request) {
-	reject := e.beginVersionedGrant(w, r)
-	if reject == nil {
-		return
+func (e *Emulator) cloudVersion(w http.ResponseWriter, r *http.Request) {
+	if e.protectedVersioned(w, r) {
+		writeOK(w, map[string]string{"version": "9.0.0.100"})
 	}
-	f := r.PostForm
+}
+
+// cloudWords are the vbaws and vbgcp refusals of a token request.
+var cloudWords = grantWords{
+	noLogin:    refusal{http.StatusBadRequest, "UnexpectedContent", "The username and password parameters are required for the 'password' grant type."},
+	wrongLogin: refusal{http.StatusUnauthorized, "AccessDenied", "Invalid user name or password."},
+	badRefresh: func(status int, msg string) refusal { return refusal{status, "InvalidToken", msg} },
+	other: func(grant string) refusal {
+		if grant == "authorization_code" {
+			return refusal{http.StatusBadRequest, "UnexpectedContent", "The authorization code is invalid or has expired."}
+		}
+		return refusal{http.StatusBadRequest, "UnexpectedContent", "The value '" + grant + "' is not valid for grant_type."}
+	},
+}
+
+// cloudGrant answers the token request f once beginVersionedGrant passed it.
+func (e *Emulator) cloudGrant(w http.ResponseWriter, f url.Values, reject rejectFunc) {
 	grant := f.Get("grant_type")
 	var tok issued
 	switch grant {
 	case "password":
-		user, pass := f.Get("username"), f.Get("password")
-		if user == "" || pass == "" {
-			reject(http.StatusBadRequest, "UnexpectedContent", "The username and password parameters are required for the 'password' grant type.")
-			return
-		}
-		id, ok := e.checkPassword(user, pass)
+		id, ok := e.login(f.Get("username"), f.Get("password"), reject, cloudWords.noLogin, cloudWords.wrongLogin)
 		if !ok {
-			reject(http.StatusUnauthorized, "AccessDenied", "Invalid user name or password.")
 			return
 		}
 		if id.mfaCode != "" {
-			mt := e.startMFA(id, grant)
-			status, body := http.StatusOK, cloudToken{Username: id.name, RoleName: "PortalAdmin", MFAEnabled: true, MFAToken: ptr(mt)}
+			// The Google Cloud reference documents 202 Accepted for this step.
+			status, body := http.StatusOK, cloudToken{Username: id.name, RoleName: "PortalAdmin", MFAEnabled: true, MFAToken: ptr(e.startMFA(id, grant))}
 			if e.opts.Product == ProductVBGCP {
 				status = http.StatusAccepted
 			}
@@ -139,22 +140,11 @@ func (e *Emulator) cloudGrant(w http.ResponseWriter, r *http.Request) {
 			reject(http.StatusUnauthorized, "AccessDenied", msg)
 			return
 		}
-	case "refresh_token":
+	default:
 		var ok bool
-		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
-			reject(status, "InvalidToken", msg)
-		}); !ok {
+		if tok, ok = e.passwordOrRefresh(f, grant, reject, cloudWords); !ok {
 			return
 		}
-	case "authorization_code":
-		reject(http.StatusBadRequest, "UnexpectedContent", "The authorization code is invalid or has expired.")
-		return
-	default:
-		reject(http.StatusBadRequest, "UnexpectedContent", "The value '"+grant+"' is not valid for grant_type.")
-		return
 	}
-	writeToken(w, cloudToken{
-		AccessToken: ptr(tok.access), TokenType: ptr("bearer"), RefreshToken: ptr(tok.refresh), ExpiresIn: tok.expiresIn,
-		Issued: ptr(netTime(tok.issuedAt)), Expires: ptr(netTime(tok.expiresAt)), Username: tok.s.user, RoleName: "PortalAdmin",
-	})
+	writeToken(w, cloudToken{netPair: pairOf(tok), Username: tok.s.user, RoleName: "PortalAdmin"})
 }

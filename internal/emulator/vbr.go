@@ -83,7 +83,7 @@ func (e *Emulator) logoutVersioned(w http.ResponseWriter, r *http.Request) bool 
 // beginVersionedGrant is beginGrant plus the x-api-version check of vbr,
 // vbaws and vbgcp. It returns the call's reject (rejecter with a Bearer
 // challenge), or nil when the call was answered.
-func (e *Emulator) beginVersionedGrant(w http.ResponseWriter, r *http.Request) func(status int, code, msg string) {
+func (e *Emulator) beginVersionedGrant(w http.ResponseWriter, r *http.Request) rejectFunc {
 	if !e.beginGrant(w, r) {
 		return nil
 	}
@@ -107,31 +107,15 @@ func (e *Emulator) protectedVersioned(w http.ResponseWriter, r *http.Request) bo
 	return e.protected(w, r)
 }
 
-func (e *Emulator) serveVBR(w http.ResponseWriter, r *http.Request, p string) {
-	switch p {
-	case "/api/oauth2/token":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		e.vbrGrant(w, r)
-	case "/api/oauth2/logout":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		if e.logoutVersioned(w, r) {
-			writeJSON(w, http.StatusOK, "application/json; charset=utf-8", struct{}{})
-		}
-	case "/api/v1/servertime":
-		if !e.protectedVersioned(w, r) {
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{
-			"serverTime": time.Now().Format(time.RFC3339), "timeZone": "(UTC) Coordinated Universal Time",
-		})
-	default:
-		writeVBRError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+func (e *Emulator) vbrLogout(w http.ResponseWriter, r *http.Request) {
+	if e.logoutVersioned(w, r) {
+		writeOK(w, struct{}{})
+	}
+}
+
+func (e *Emulator) vbrServerTime(w http.ResponseWriter, r *http.Request) {
+	if e.protectedVersioned(w, r) {
+		writeOK(w, map[string]string{"serverTime": time.Now().Format(time.RFC3339), "timeZone": "(UTC) Coordinated Universal Time"})
 	}
 }
 
@@ -144,49 +128,37 @@ type oauthToken struct {
 	Expires      string `json:".expires"`
 }
 
+// vbrWords are vbr's refusals of a token request.
+var vbrWords = grantWords{
+	noLogin:    refusal{http.StatusBadRequest, "UnexpectedContent", "The username and password parameters are required for the password grant type."},
+	wrongLogin: refusal{http.StatusUnauthorized, "AccessDenied", "Invalid username or password."},
+	badRefresh: func(status int, msg string) refusal {
+		if strings.Contains(msg, "expired") {
+			return refusal{status, "ExpiredToken", msg}
+		}
+		return refusal{status, "InvalidToken", msg}
+	},
+	other: func(grant string) refusal {
+		switch grant {
+		case "authorization_code", "vbr_token":
+			return refusal{http.StatusBadRequest, "UnexpectedContent", "The grant type '" + grant + "' is not enabled on this server."}
+		case "":
+			return refusal{http.StatusBadRequest, "UnexpectedContent", "The grant_type parameter is required."}
+		}
+		return refusal{http.StatusBadRequest, "UnexpectedContent", "The value '" + grant + "' is not valid for grant_type."}
+	},
+}
+
 func (e *Emulator) vbrGrant(w http.ResponseWriter, r *http.Request) {
 	reject := e.beginVersionedGrant(w, r)
 	if reject == nil {
 		return
 	}
-	f := r.PostForm
-	grant := f.Get("grant_type")
-	var tok issued
-	switch grant {
-	case "password":
-		id, ok := e.checkPassword(f.Get("username"), f.Get("password"))
-		switch {
-		case f.Get("username") == "" || f.Get("password") == "":
-			reject(http.StatusBadRequest, "UnexpectedContent", "The username and password parameters are required for the password grant type.")
-			return
-		case !ok:
-			reject(http.StatusUnauthorized, "AccessDenied", "Invalid username or password.")
-			return
-		}
-		tok = e.openSession(grant, newSession(id.name))
-	case "refresh_token":
-		var ok bool
-		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
-			code := "InvalidToken"
-			if strings.Contains(msg, "expired") {
-				code = "ExpiredToken"
-			}
-			reject(status, code, msg)
-		}); !ok {
-			return
-		}
-	case "authorization_code", "vbr_token":
-		reject(http.StatusBadRequest, "UnexpectedContent", "The grant type '"+grant+"' is not enabled on this server.")
-		return
-	case "":
-		reject(http.StatusBadRequest, "UnexpectedContent", "The grant_type parameter is required.")
-		return
-	default:
-		reject(http.StatusBadRequest, "UnexpectedContent", "The value '"+grant+"' is not valid for grant_type.")
-		return
+	tok, ok := e.passwordOrRefresh(r.PostForm, r.PostForm.Get("grant_type"), reject, vbrWords)
+	if ok {
+		writeToken(w, oauthToken{
+			AccessToken: tok.access, TokenType: "bearer", RefreshToken: tok.refresh, ExpiresIn: tok.expiresIn,
+			Issued: tok.issuedAt.Format("2006-01-02T15:04:05-07:00"), Expires: tok.expiresAt.Format("2006-01-02T15:04:05-07:00"),
+		})
 	}
-	writeToken(w, oauthToken{
-		AccessToken: tok.access, TokenType: "bearer", RefreshToken: tok.refresh, ExpiresIn: tok.expiresIn,
-		Issued: tok.issuedAt.Format("2006-01-02T15:04:05-07:00"), Expires: tok.expiresAt.Format("2006-01-02T15:04:05-07:00"),
-	})
 }

@@ -47,27 +47,9 @@ type voneToken struct {
 	UserRole     string `json:"user_role"`
 }
 
-func (e *Emulator) serveVONE(w http.ResponseWriter, r *http.Request, p string) {
-	switch p {
-	case "/api/token":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		e.voneGrant(w, r)
-	case "/api/revoke":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		e.voneRevoke(w, r)
-	case "/api/v2.2/about":
-		if !e.protected(w, r) {
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]string{"name": "Veeam ONE", "version": "13.0.0.5630"})
-	default:
-		writeVONEError(w, http.StatusNotFound, "NotFound", "The requested resource was not found.")
+func (e *Emulator) voneAbout(w http.ResponseWriter, r *http.Request) {
+	if e.protected(w, r) {
+		writeOK(w, map[string]string{"name": "Veeam ONE", "version": "13.0.0.5630"})
 	}
 }
 
@@ -98,37 +80,29 @@ func (e *Emulator) voneRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// voneWords are Veeam ONE's refusals of a token request: all 400, the one
+// status its reference documents for the token call.
+var voneWords = grantWords{
+	wrongLogin: refusal{http.StatusBadRequest, "", "Invalid user name or password."},
+	badRefresh: func(_ int, msg string) refusal { return refusal{http.StatusBadRequest, "", msg} },
+	other: func(grant string) refusal {
+		return refusal{http.StatusBadRequest, "", "The value '" + grant + "' is not valid for grant_type."}
+	},
+}
+
 func (e *Emulator) voneGrant(w http.ResponseWriter, r *http.Request) {
 	if !e.beginGrant(w, r) {
 		return
 	}
-	f := r.PostForm
-	grant := f.Get("grant_type")
+	grant := r.PostForm.Get("grant_type")
 	if grant == "" {
 		grant = "password"
 	}
-	rejectAs := e.rejecter(w, grant, false)
-	reject := func(msg string) { rejectAs(http.StatusBadRequest, "", msg) }
-	var tok issued
-	switch grant {
-	case "password":
-		id, ok := e.checkPassword(f.Get("username"), f.Get("password"))
-		if !ok {
-			reject("Invalid user name or password.")
-			return
-		}
-		tok = e.openSession(grant, newSession(id.name))
-	case "refresh_token":
-		var ok bool
-		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(_ int, msg string) { reject(msg) }); !ok {
-			return
-		}
-	default:
-		reject("The value '" + grant + "' is not valid for grant_type.")
-		return
+	tok, ok := e.passwordOrRefresh(r.PostForm, grant, e.rejecter(w, grant, false), voneWords)
+	if ok {
+		writeToken(w, voneToken{
+			AccessToken: tok.access, RefreshToken: tok.refresh, TokenType: "Bearer", ExpiresIn: tok.expiresIn - 1,
+			User: tok.s.user, UserRole: "Admin",
+		})
 	}
-	writeToken(w, voneToken{
-		AccessToken: tok.access, RefreshToken: tok.refresh, TokenType: "Bearer", ExpiresIn: tok.expiresIn - 1,
-		User: tok.s.user, UserRole: "Admin",
-	})
 }

@@ -87,98 +87,71 @@ func (e *Emulator) LastProtectedHeader() http.Header {
 	return e.lastProtected.Clone()
 }
 
-func (e *Emulator) serveVSPC(w http.ResponseWriter, r *http.Request, p string) {
-	switch {
-	case p == "/api/v3/token":
-		if r.Method != http.MethodPost {
-			e.methodNotAllowed(w, r, "POST")
-			return
-		}
-		e.vspcGrant(w, r)
-	case p == "/api/v3/about":
-		if r.Method != http.MethodGet {
-			e.methodNotAllowed(w, r, "GET")
-			return
-		}
-		e.mu.Lock()
-		e.lastProtected = r.Header.Clone()
-		e.mu.Unlock()
-		if !e.authorize(w, r, e.apiKeyLocked) {
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{
+// vspcAbout records the headers of every call, answered or not.
+func (e *Emulator) vspcAbout(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	e.lastProtected = r.Header.Clone()
+	e.mu.Unlock()
+	if e.authorize(w, r, e.apiKeyLocked) {
+		writeOK(w, map[string]any{
 			"meta": map[string]any{}, "data": map[string]string{"installationId": "2d1fa3c1-7e6c-4f1e-9a53-5a0d1c3f7b10", "serverVersion": "9.1.0.30713"},
 		})
-	case strings.HasPrefix(p, "/api/v3/users/") && strings.HasSuffix(p, "/tokens"):
-		if r.Method != http.MethodDelete {
-			e.methodNotAllowed(w, r, "DELETE")
-			return
-		}
-		uid := strings.TrimSuffix(strings.TrimPrefix(p, "/api/v3/users/"), "/tokens")
-		e.mu.Lock()
-		at := e.bearerLocked(r)
-		if at != nil {
-			for _, rt := range e.refresh {
-				if rt.s.userID == uid && !rt.s.closed {
-					e.endSessionLocked(rt.s)
-				}
-			}
-			e.counts.Logouts++
-		}
-		e.mu.Unlock()
-		if at == nil {
-			unauthorized(w, e)
-			return
-		}
-		writeJSON(w, http.StatusOK, "application/json; charset=utf-8", map[string]any{"meta": map[string]any{}, "data": true})
-	default:
-		writeVSPCError(w, http.StatusNotFound, "", "The requested resource was not found.")
 	}
+}
+
+// vspcRevokeUser is DELETE /api/v3/users/{userUid}/tokens.
+func (e *Emulator) vspcRevokeUser(w http.ResponseWriter, r *http.Request) {
+	uid := strings.TrimSuffix(strings.TrimPrefix(requestPath(r), "/api/v3/users/"), "/tokens")
+	e.mu.Lock()
+	at := e.bearerLocked(r)
+	if at != nil {
+		for _, rt := range e.refresh {
+			if rt.s.userID == uid && !rt.s.closed {
+				e.endSessionLocked(rt.s)
+			}
+		}
+		e.counts.Logouts++
+	}
+	e.mu.Unlock()
+	if at == nil {
+		unauthorized(w, e)
+		return
+	}
+	writeOK(w, map[string]any{"meta": map[string]any{}, "data": true})
+}
+
+// vspcWords are the OAuth 2.0 errors (RFC 6749, section 5.2) of the vspc
+// token endpoint: all 400.
+var vspcWords = grantWords{
+	noLogin:    refusal{http.StatusBadRequest, "invalid_request", "The username and password parameters are required."},
+	wrongLogin: refusal{http.StatusBadRequest, "invalid_grant", "Invalid user name or password."},
+	badRefresh: func(status int, msg string) refusal {
+		if status == http.StatusBadRequest {
+			return refusal{http.StatusBadRequest, "invalid_request", msg}
+		}
+		return refusal{http.StatusBadRequest, "invalid_grant", msg}
+	},
+	other: func(grant string) refusal {
+		if grant == "" {
+			return refusal{http.StatusBadRequest, "invalid_request", "The grant_type parameter is required."}
+		}
+		return refusal{http.StatusBadRequest, "unsupported_grant_type", "The value '" + grant + "' is not valid for grant_type."}
+	},
 }
 
 func (e *Emulator) vspcGrant(w http.ResponseWriter, r *http.Request) {
 	if !e.beginGrant(w, r) {
 		return
 	}
-	f := r.PostForm
-	grant := f.Get("grant_type")
-	reject := func(code, msg string) {
+	grant := r.PostForm.Get("grant_type")
+	reject := func(status int, code, msg string) {
 		e.failGrant(grant)
-		writeJSON(w, http.StatusBadRequest, "application/json; charset=utf-8", map[string]string{"error": code, "error_description": msg})
+		writeJSON(w, status, "application/json; charset=utf-8", map[string]string{"error": code, "error_description": msg})
 	}
-	var tok issued
-	switch grant {
-	case "password":
-		user, pass := f.Get("username"), f.Get("password")
-		if user == "" || pass == "" {
-			reject("invalid_request", "The username and password parameters are required.")
-			return
-		}
-		id, ok := e.checkPassword(user, pass)
-		if !ok {
-			reject("invalid_grant", "Invalid user name or password.")
-			return
-		}
-		tok = e.openSession(grant, newSession(id.name))
-	case "refresh_token":
-		var ok bool
-		if tok, ok = e.rotate(f.Get("refresh_token"), grant, func(status int, msg string) {
-			code := "invalid_grant"
-			if status == http.StatusBadRequest {
-				code = "invalid_request"
-			}
-			reject(code, msg)
-		}); !ok {
-			return
-		}
-	case "":
-		reject("invalid_request", "The grant_type parameter is required.")
-		return
-	default:
-		reject("unsupported_grant_type", "The value '"+grant+"' is not valid for grant_type.")
-		return
+	tok, ok := e.passwordOrRefresh(r.PostForm, grant, reject, vspcWords)
+	if ok {
+		writeToken(w, map[string]any{
+			"access_token": tok.access, "token_type": "bearer", "refresh_token": tok.refresh, "expires_in": tok.expiresIn,
+		})
 	}
-	writeToken(w, map[string]any{
-		"access_token": tok.access, "token_type": "bearer", "refresh_token": tok.refresh, "expires_in": tok.expiresIn,
-	})
 }
