@@ -34,6 +34,15 @@ func NoFlags(run func(c *Call) error) func(*flag.FlagSet) func(*Call) error {
 	return func(*flag.FlagSet) func(*Call) error { return run }
 }
 
+// BoolFlag is Prepare for a command whose one flag of its own is the
+// boolean --name (usage as flag.Bool takes it); run is given its value.
+func BoolFlag(name, usage string, run func(c *Call, set bool) error) func(*flag.FlagSet) func(*Call) error {
+	return func(fs *flag.FlagSet) func(*Call) error {
+		set := fs.Bool(name, false, usage)
+		return func(c *Call) error { return run(c, *set) }
+	}
+}
+
 // Call is one run of a command: what it was given and where it answers.
 type Call struct {
 	// Ctx is cancelled by SIGINT or SIGTERM (Run) or never (Answer).

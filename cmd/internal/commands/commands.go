@@ -13,11 +13,6 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
-func prepareLogin(fs *flag.FlagSet) func(*cli.Call) error {
-	passwordStdin := fs.Bool("password-stdin", false, "read the password (or assertion) from stdin")
-	return func(c *cli.Call) error { return login(c, *passwordStdin) }
-}
-
 func login(c *cli.Call, passwordStdin bool) error {
 	if len(c.Args) > 0 {
 		return exitcode.UsageError("login takes no arguments (secrets are never accepted in argv; use --password-stdin or the prompt)")

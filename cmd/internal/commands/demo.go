@@ -3,7 +3,6 @@ package commands
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,14 +17,12 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/protocol"
 )
 
-func prepareDemo(fs *flag.FlagSet) func(*cli.Call) error {
-	serve := fs.Bool("serve", false, "serve every product on loopback with a ready configuration until interrupted")
-	return func(c *cli.Call) error {
-		if *serve {
-			return demoServe(c)
-		}
-		return demo(c)
+// demoCommand is demo, or demo --serve.
+func demoCommand(c *cli.Call, serve bool) error {
+	if serve {
+		return demoServe(c)
 	}
+	return demo(c)
 }
 
 // demoServe prints the export lines on stdout and serves until SIGINT or

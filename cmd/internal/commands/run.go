@@ -27,13 +27,13 @@ import (
 func table() []cli.Command {
 	return append(cli.HitCommands(),
 		cli.Command{Name: "exec", Summary: "run a command with the token in its environment (VEEAM_ACCESS_TOKEN, …)", Usage: "[-p NAME] [--min-valid DUR] -- COMMAND [ARGS…]", Prepare: prepareExec},
-		cli.Command{Name: "login", Summary: "store the profile's password in the keyring (--password-stdin) and prove it", Prepare: prepareLogin},
+		cli.Command{Name: "login", Summary: "store the profile's password in the keyring (--password-stdin) and prove it", Prepare: cli.BoolFlag("password-stdin", "read the password (or assertion) from stdin", login)},
 		cli.Command{Name: "logout", Summary: "revoke the server session and delete cached tokens (--all, --forget-password)", Prepare: prepareLogout},
-		cli.Command{Name: "status", Summary: "show every profile's cache state, never a secret (--json)", Prepare: prepareStatus},
+		cli.Command{Name: "status", Summary: "show every profile's cache state, never a secret (--json)", Prepare: cli.BoolFlag("json", "JSON output (null for an absent time)", status)},
 		cli.Command{Name: "auth-code", Summary: "VB365: print a fresh one-time authorization code", Prepare: cli.NoFlags(authCode)},
 		cli.Command{Name: "init", Summary: "set up a profile: checks the server's certificate, pins it only with consent, merges it into the config", Prepare: prepareInit},
-		cli.Command{Name: "completion", Summary: "print a completion script: completion bash|zsh|fish|powershell", Usage: "bash|zsh|fish|powershell", Prepare: prepareCompletion},
-		cli.Command{Name: "demo", Summary: "a tour on the embedded emulator; --serve: emulated servers and a config to try clients with", Prepare: prepareDemo},
+		cli.Command{Name: "completion", Summary: "print a completion script: completion bash|zsh|fish|powershell", Usage: "bash|zsh|fish|powershell", Prepare: cli.BoolFlag("profiles", "list the configuration's profile names (the scripts call this)", completionCommand)},
+		cli.Command{Name: "demo", Summary: "a tour on the embedded emulator; --serve: emulated servers and a config to try clients with", Prepare: cli.BoolFlag("serve", "serve every product on loopback with a ready configuration until interrupted", demoCommand)},
 		cli.Command{Name: "version", Summary: "print version, commit and Go version", Prepare: cli.NoFlags(version)},
 		cli.Command{Name: "plugin", Summary: "serve the HashiCorp go-plugin interface to a host program (not run by hand)", Prepare: cli.NoFlags(plugin)},
 	)

@@ -56,11 +56,6 @@ func (a lineAsker) Ask(label string) (string, error) {
 	return strings.TrimRight(s, "\r\n"), nil
 }
 
-func prepareCompletion(fs *flag.FlagSet) func(*cli.Call) error {
-	profiles := fs.Bool("profiles", false, "list the configuration's profile names (the scripts call this)")
-	return func(c *cli.Call) error { return completionCommand(c, *profiles) }
-}
-
 func completionCommand(c *cli.Call, profiles bool) error {
 	if profiles {
 		// Completion must stay quiet: a missing or broken config lists nothing.

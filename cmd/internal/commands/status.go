@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"flag"
 	"slices"
 	"strconv"
 	"time"
@@ -11,11 +10,6 @@ import (
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
 )
-
-func prepareStatus(fs *flag.FlagSet) func(*cli.Call) error {
-	asJSON := fs.Bool("json", false, "JSON output (null for an absent time)")
-	return func(c *cli.Call) error { return status(c, *asJSON) }
-}
 
 // status shows the profiles -p names or matches (every profile without
 // -p; $VEEAM_PROFILE does not narrow it). A cache that cannot be read is
