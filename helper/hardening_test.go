@@ -97,11 +97,7 @@ func hostileHome(t *testing.T, hs *hostileServer, extra string) (*helper.Helper,
 	}
 	t.Setenv("HOSTILE_PASSWORD", "pw-Hostile-0001")
 	t.Setenv("VEEAM_CREDENTIAL_HELPER_PASSPHRASE", "passphrase-hostile")
-	cfg, err := helper.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := helper.New(cfg)
+	h := testenv.LoadHelper(t, path)
 	warnings := &syncbuf.Buffer{}
 	h.Stderr = warnings
 	return h, warnings, dir
@@ -429,16 +425,23 @@ func storeHome(t *testing.T) (*emulator.Emulator, func(fs *failingStore) (*helpe
 	}
 }
 
+// cachedStoreHome is storeHome once a first get has cached m365's tokens.
+func cachedStoreHome(t *testing.T) (*emulator.Emulator, func(fs *failingStore) (*helper.Helper, *syncbuf.Buffer)) {
+	t.Helper()
+	em, newHelper := storeHome(t)
+	h, _ := newHelper(nil)
+	if _, err := h.Get(context.Background(), helper.Request{Profile: "m365"}); err != nil {
+		t.Fatal(err)
+	}
+	return em, newHelper
+}
+
 // A refresh whose new entry cannot be stored answers the fresh token with
 // one warning naming the cause (exit 0), and the next call never replays
 // the spent refresh token: it logs in instead.
 func TestRefreshResultNotStorable(t *testing.T) {
-	em, newHelper := storeHome(t)
-	h, _ := newHelper(nil)
+	em, newHelper := cachedStoreHome(t)
 	ctx := context.Background()
-	if _, err := h.Get(ctx, helper.Request{Profile: "m365"}); err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		name  string
 		store *failingStore
@@ -477,13 +480,9 @@ func TestRefreshResultNotStorable(t *testing.T) {
 // When the entry can be neither written nor removed, the refresh token is
 // not sent at all (exit 6): sending it would leave it behind for a replay.
 func TestRefreshNotSentWhenEntryStuck(t *testing.T) {
-	em, newHelper := storeHome(t)
-	h, _ := newHelper(nil)
+	em, newHelper := cachedStoreHome(t)
 	ctx := context.Background()
-	if _, err := h.Get(ctx, helper.Request{Profile: "m365"}); err != nil {
-		t.Fatal(err)
-	}
-	h, _ = newHelper(&failingStore{failFrom: 1, failRemove: true})
+	h, _ := newHelper(&failingStore{failFrom: 1, failRemove: true})
 	_, err := h.Get(ctx, helper.Request{Profile: "m365", ForceRefresh: true})
 	if exitcode.Of(err) != exitcode.Cache {
 		t.Fatalf("exit %d: %v", exitcode.Of(err), err)

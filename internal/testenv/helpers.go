@@ -42,9 +42,16 @@ func (e *Env) Helper() *helper.Helper {
 	for k, v := range e.Vars {
 		e.T.Setenv(k, v)
 	}
-	cfg, err := config.Load(e.ConfigPath)
+	return LoadHelper(e.T, e.ConfigPath)
+}
+
+// LoadHelper is a Helper on the configuration file at path; t fails when
+// the file does not load.
+func LoadHelper(t testing.TB, path string) *helper.Helper {
+	t.Helper()
+	cfg, err := config.Load(path)
 	if err != nil {
-		e.T.Fatal(err)
+		t.Fatal(err)
 	}
 	return helper.New(cfg)
 }

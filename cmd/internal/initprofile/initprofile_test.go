@@ -14,8 +14,8 @@ import (
 
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
-	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
+	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
 
 const existing = `# my settings: keep this comment
@@ -88,19 +88,15 @@ func TestTrustServerKeyPinsAndGetVerifies(t *testing.T) {
 	}
 	t.Setenv("INIT_PW", "pw-init-Z9")
 	t.Setenv("VEEAM_CREDENTIAL_HELPER_PASSPHRASE", "init-test-passphrase")
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := helper.New(cfg)
+	h := testenv.LoadHelper(t, cfgPath)
 	h.Stderr = &out
 	r, err := h.Get(context.Background(), helper.Request{Profile: "m365"})
 	if err != nil || !em.Valid(r.AccessToken) {
 		t.Fatalf("get with the pin: %v", err)
 	}
 	// The pin is what makes it work: another key is refused.
-	cfg.Profiles["m365"].PinSHA256 = base64.StdEncoding.EncodeToString(make([]byte, 32))
-	if _, err := helper.New(cfg).Get(context.Background(), helper.Request{Profile: "m365", ForceRefresh: true}); exitcode.Of(err) != exitcode.Unreachable {
+	h.Config.Profiles["m365"].PinSHA256 = base64.StdEncoding.EncodeToString(make([]byte, 32))
+	if _, err := helper.New(h.Config).Get(context.Background(), helper.Request{Profile: "m365", ForceRefresh: true}); exitcode.Of(err) != exitcode.Unreachable {
 		t.Errorf("with a wrong pin: %v", err)
 	}
 }

@@ -79,6 +79,16 @@ func (f *fixture) get(t *testing.T, r goplugin.Request) *protocol.Credential {
 	return c
 }
 
+// wantRefreshed gets profile m365 and fails unless the helper answered it
+// with a refresh grant: a token other than first's.
+func (f *fixture) wantRefreshed(t *testing.T, first *protocol.Credential, when string) {
+	t.Helper()
+	c := f.get(t, goplugin.Request{Profile: "m365"})
+	if c.Source != helper.SourceRefresh || c.AccessToken == first.AccessToken {
+		t.Fatalf("%s: %v", when, c)
+	}
+}
+
 func TestMemoryAnswersWithoutStoreThenRereadsAfterTTL(t *testing.T) {
 	f := setup(t)
 	first := f.get(t, goplugin.Request{Profile: "m365"})
@@ -120,10 +130,7 @@ func TestMemoryNearExpiryGoesToHelper(t *testing.T) {
 	first := f.get(t, goplugin.Request{Profile: "m365"})
 	// Inside refresh_before (60s) of the expiry, memory must not answer.
 	f.clock.t = first.ExpiresAt.Add(-30 * time.Second)
-	c := f.get(t, goplugin.Request{Profile: "m365"})
-	if c.Source != helper.SourceRefresh || c.AccessToken == first.AccessToken {
-		t.Fatalf("near expiry: %v", c)
-	}
+	f.wantRefreshed(t, first, "near expiry")
 }
 
 func TestInvalidateClearsMemory(t *testing.T) {
@@ -132,10 +139,7 @@ func TestInvalidateClearsMemory(t *testing.T) {
 	if err := f.s.Invalidate(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	c := f.get(t, goplugin.Request{Profile: "m365"})
-	if c.Source != helper.SourceRefresh || c.AccessToken == first.AccessToken {
-		t.Fatalf("after Invalidate: %v", c)
-	}
+	f.wantRefreshed(t, first, "after Invalidate")
 }
 
 func TestAnotherProcessLogoutSeenAfterMemoryTTL(t *testing.T) {
