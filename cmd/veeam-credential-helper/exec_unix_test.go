@@ -87,14 +87,28 @@ func TestExecForwardsSignals(t *testing.T) {
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
 		t.Fatalf("COMMAND did not start: %q %v", line, err)
 	}
+	if code, err := terminate(t, cmd); code != 42 {
+		t.Fatalf("after SIGTERM: %v", err)
+	}
+}
+
+// terminate sends SIGTERM to cmd's process and waits for it: its exit code
+// (-1 when the signal killed it or it could not be waited for) and Wait's
+// error.
+func terminate(t *testing.T, cmd *exec.Cmd) (int, error) {
+	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 42 {
-		t.Fatalf("after SIGTERM: %v", err)
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), err
+	case err != nil:
+		return -1, err
 	}
+	return 0, nil
 }
 
 // What the documents promise a `set -e` script: it stops where no token

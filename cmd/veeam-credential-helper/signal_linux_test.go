@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,12 +47,7 @@ func TestSIGTERMWhileWaitingForTheLock(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() <= 0 {
+	if code, err := terminate(t, cmd); code <= 0 {
 		t.Fatalf("want a clean non-zero exit, got %v (stderr %q)", err, stderr.String())
 	}
 	if stdout.Len() != 0 || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 || !strings.Contains(stderr.String(), "veeam-credential-helper:") {
