@@ -10,9 +10,7 @@ import (
 // problem is the error answer of the VB for Azure REST API reference
 // (helpcenter.veeam.com/docs/vbazure/rest): "Request Authorization Tokens"
 // and "Logout" document 400 and 401 answers in application/problem+json
-// {type,title,status,detail,traceId,errors}; the api-version query
-// parameter of older versions is checked the way ASP.NET API versioning
-// answers ("does not support the API version").
+// {type,title,status,detail,traceId,errors}.
 type problem struct {
 	Type    string         `json:"type"`
 	Title   string         `json:"title"`
@@ -110,7 +108,9 @@ type azureToken struct {
 
 func ptr(s string) *string { return &s }
 
-// apiVersionOK checks Options.RequireAPIVersion (query key case-insensitive).
+// apiVersionOK checks Options.RequireAPIVersion (query key case-insensitive),
+// the api-version query parameter of older versions, answering the way
+// ASP.NET API versioning does ("does not support the API version").
 func (e *Emulator) apiVersionOK(r *http.Request) (ok bool, detail string) {
 	want := e.opts.RequireAPIVersion
 	if want == "" {
