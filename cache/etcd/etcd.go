@@ -128,6 +128,17 @@ func (f *Fleet) Unlock() error {
 	return nil
 }
 
+// ClearUndecryptable is the local level's reset (`logout --all`): without
+// it a local passphrase check written with a mistyped passphrase would
+// refuse the right one for ever. Items in etcd are the logouts' business.
+func (f *Fleet) ClearUndecryptable() (int, error) {
+	c, ok := f.local.(interface{ ClearUndecryptable() (int, error) })
+	if !ok {
+		return 0, nil
+	}
+	return c.ClearUndecryptable()
+}
+
 func (f *Fleet) now() time.Time {
 	if f.Now != nil {
 		return f.Now()

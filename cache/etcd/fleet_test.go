@@ -519,3 +519,30 @@ func TestNoLocalLevel(t *testing.T) {
 		t.Errorf("login without a local level: %v, want exit 6 naming cache.local", err)
 	}
 }
+
+// A machine of a new fleet (nothing in etcd, nothing local) run once with a
+// mistyped passphrase must not be stuck afterwards: `logout --all` (every
+// profile's logout, then the reset of what the passphrase cannot open)
+// lets it work again with the right one, as on the file backend.
+func TestMistypedPassphraseResetByLogoutAll(t *testing.T) {
+	f := newFleet(t)
+	e := f.machine(machineOpts{passphraseEnv: "TYPED_PASSPHRASE"})
+	t.Setenv("TYPED_PASSPHRASE", "a-typo")
+	f.process(e).get(t)
+	t.Setenv("TYPED_PASSPHRASE", testenv.Passphrase)
+	_, err := f.process(e).h.Get(context.Background(), helper.Request{Profile: profileName})
+	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "logout --all") {
+		t.Fatalf("right passphrase after a typo: exit %d (%v), want %d naming logout --all", code, err, exitcode.Cache)
+	}
+	// logout --all, as the command runs it.
+	p := f.process(e)
+	if err := p.h.Logout(context.Background(), profileName, false); err != nil {
+		t.Fatalf("logout: exit %d: %v", exitcode.Of(err), err)
+	}
+	if _, err := p.h.ClearUndecryptable(); err != nil {
+		t.Fatalf("reset: exit %d: %v", exitcode.Of(err), err)
+	}
+	if res := f.process(e).get(t); res.Source != helper.SourceGrant {
+		t.Errorf("after logout --all: source %s, want a grant", res.Source)
+	}
+}
