@@ -72,7 +72,8 @@ func (s *Sealer) Open(key string, raw []byte) ([]byte, error) {
 	case errors.Is(err, errWrongPassword) && s.mismatch != nil:
 		return nil, s.mismatch()
 	case errors.Is(err, errWrongPassword):
-		return nil, unavailable(nil, "cannot decrypt %s: wrong passphrase?", s.where)
+		// Name the next step: which passphrase, and where it is read from.
+		return nil, unavailable(nil, "cannot decrypt %s: wrong passphrase: they were sealed with another one; give the one they were sealed with (%s or cache.passphrase_command)", s.where, s.pass.env)
 	case err != nil:
 		return nil, ErrNotFound
 	}

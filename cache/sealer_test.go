@@ -46,7 +46,9 @@ func TestSealerIsTheFileFormat(t *testing.T) {
 	}
 	t.Setenv("SEALER_TEST_OTHER", "another-pass")
 	_, err = NewSealer(Config{PassphraseEnv: "SEALER_TEST_OTHER"}, "the test items").Open(key, raw)
-	if !IsUnavailable(err) || err.Error() != "cannot decrypt the test items: wrong passphrase?" {
-		t.Errorf("wrong passphrase: %v", err)
+	// One line naming the cause and the next step: which passphrase to give.
+	want := "cannot decrypt the test items: wrong passphrase: they were sealed with another one; give the one they were sealed with (SEALER_TEST_OTHER or cache.passphrase_command)"
+	if !IsUnavailable(err) || err.Error() != want {
+		t.Errorf("wrong passphrase: %v\nwant %s", err, want)
 	}
 }

@@ -390,8 +390,8 @@ func TestWrongPassphraseForTheFleet(t *testing.T) {
 	t.Setenv("OTHER_PASSPHRASE", "not-the-fleet-passphrase")
 	p := f.process(f.machine(machineOpts{passphraseEnv: "OTHER_PASSPHRASE"}))
 	_, err := p.h.Get(context.Background(), helper.Request{Profile: profileName})
-	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "wrong passphrase") {
-		t.Fatalf("exit %d (%v), want %d naming the passphrase", code, err, exitcode.Cache)
+	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "wrong passphrase") || !strings.Contains(err.Error(), "OTHER_PASSPHRASE") {
+		t.Fatalf("exit %d (%v), want %d naming the passphrase and its variable", code, err, exitcode.Cache)
 	}
 	if n := f.em.Counts(); n.TokenCalls != 1 {
 		t.Errorf("server saw %d token calls, want only the first machine's", n.TokenCalls)
