@@ -56,16 +56,19 @@ func (h *Helper) openFleet(dir string) (cache.Store, cache.Locker, error) {
 }
 
 // fleetTLS is the client's TLS configuration for https endpoints: the
-// CA of ca_file (else the system's), the client certificate if any.
+// CA of ca_file (else the system's), the client certificate if any. The
+// files are trusted as a profile's ca_file and secret files are: a CA or
+// certificate another user can change, or a key others can read, would
+// hand them the etcd connection (its password, the fleet's items).
 func fleetTLS(endpoints []string, caFile, certFile, keyFile string) (*tls.Config, error) {
 	if !strings.HasPrefix(endpoints[0], "https://") {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := config.ReadTrusted(caFile, "cache.etcd.ca_file", false)
 		if err != nil {
-			return nil, exitcode.UsageError("cache.etcd.ca_file: %v", err)
+			return nil, err
 		}
 		cfg.RootCAs = x509.NewCertPool()
 		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
@@ -73,7 +76,15 @@ func fleetTLS(endpoints []string, caFile, certFile, keyFile string) (*tls.Config
 		}
 	}
 	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		certPEM, err := config.ReadTrusted(certFile, "cache.etcd.cert_file", false)
+		if err != nil {
+			return nil, err
+		}
+		keyPEM, err := config.ReadTrusted(keyFile, "cache.etcd.key_file", true)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, exitcode.UsageError("cache.etcd.cert_file and key_file: %v", err)
 		}

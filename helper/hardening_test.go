@@ -661,3 +661,62 @@ func TestPassphraseMismatch(t *testing.T) {
 		t.Fatalf("after the reset: %v", err)
 	}
 }
+
+// The fleet's etcd files are trusted as a profile's are: a ca_file or
+// cert_file another user can change (they would add a CA and read the
+// etcd password and the fleet's items in transit), or a key_file others
+// can read, is refused with exit 2 before anything is dialled.
+func TestFleetFilesTrusted(t *testing.T) {
+	hs := newHostileServer(t)
+	dir := t.TempDir()
+	ca, err := os.ReadFile(hs.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, name := range []string{"ca_file", "cert_file", "key_file"} {
+		files[name] = filepath.Join(dir, name+".pem")
+		if err := os.WriteFile(files[name], ca, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	etcd := fmt.Sprintf("\n[cache.etcd]\nendpoints = [\"https://127.0.0.1:1\"]\nca_file = %q\ncert_file = %q\nkey_file = %q\n",
+		files["ca_file"], files["cert_file"], files["key_file"])
+	for _, c := range []struct {
+		name string
+		mode os.FileMode
+		want string
+	}{
+		{"ca_file", 0o664, "is writable by group or others"},
+		{"cert_file", 0o646, "is writable by group or others"},
+		{"key_file", 0o640, "is readable by group or others"},
+	} {
+		h, _, _ := hostileHome(t, hs, "")
+		path := h.Config.Path
+		text, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(strings.Replace(string(text), `backend = "file"`, `backend = "etcd"`, 1)+etcd), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := helper.LoadConfig(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = helper.New(cfg)
+		if err := os.Chmod(files[c.name], c.mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.Get(context.Background(), helper.Request{Profile: "h"})
+		if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "cache.etcd."+c.name+" "+files[c.name]+" "+c.want) {
+			t.Errorf("%s mode %04o: exit %d: %v", c.name, c.mode, exitcode.Of(err), err)
+		}
+		if err := os.Chmod(files[c.name], 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(hs.calls()); n != 0 {
+		t.Fatalf("%d calls to the server with a refused file", n)
+	}
+}
