@@ -142,7 +142,7 @@ func Load(path string) (*Config, error) {
 		return nil, prefixErr(path, err)
 	}
 	cfg.Path = path
-	cfg.resolveCacheDir()
+	cfg.resolvePaths()
 	return cfg, nil
 }
 
@@ -167,19 +167,51 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// resolveCacheDir makes a relative cache.dir relative to the configuration
-// file's directory, not to the working directory: git runs credential
-// helpers inside working trees, where a relative cache (and its lock files)
-// would land in each tree and single flight would break.
-func (c *Config) resolveCacheDir() {
-	if c.Cache.Dir == "" || filepath.IsAbs(c.Cache.Dir) || c.Path == "" {
+// resolvePaths makes every relative path the file names relative to the
+// configuration file's directory, not to the working directory: git runs
+// credential helpers inside working trees, where a relative cache.dir (and
+// its lock files) would land in each tree and single flight would break, a
+// relative ca_file would trust the repository's CA, a relative *_file would
+// read the repository's secret, and a command given as a relative path
+// ("./get-password") would run the repository's code. A command without a
+// directory ("pass") is still looked up on PATH.
+func (c *Config) resolvePaths() {
+	if c.Path == "" {
 		return
 	}
 	base, err := filepath.Abs(filepath.Dir(c.Path))
 	if err != nil {
 		return
 	}
-	c.Cache.Dir = filepath.Join(base, c.Cache.Dir)
+	file := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	command := func(argv []string) {
+		if len(argv) > 0 && filepath.Base(argv[0]) != argv[0] {
+			file(&argv[0])
+		}
+	}
+	file(&c.Cache.Dir)
+	command(c.Cache.PassphraseCommand)
+	if e := c.Cache.Etcd; e != nil {
+		file(&e.CAFile)
+		file(&e.CertFile)
+		file(&e.KeyFile)
+		file(&e.PasswordFile)
+		command(e.PasswordCommand)
+	}
+	for _, p := range c.Profiles {
+		file(&p.CAFile)
+		file(&p.PasswordFile)
+		file(&p.AssertionFile)
+		file(&p.APIKeyFile)
+		command(p.PasswordCommand)
+		command(p.AssertionCommand)
+		command(p.MFACodeCommand)
+		command(p.APIKeyCommand)
+	}
 }
 
 func prefixErr(path string, err error) error {

@@ -143,3 +143,75 @@ func TestReadTrustedFIFO(t *testing.T) {
 		t.Fatalf("FIFO config: %v", err)
 	}
 }
+
+// Every relative path the configuration names (ca_file, the *_file
+// secrets, the fleet's files, a command given as a relative path) is
+// resolved beside the configuration file, as cache.dir is: git runs
+// helpers inside working trees, where a relative ca_file would trust the
+// repository's CA and a "./get-password" would run the repository's code.
+func TestRelativePathsBesideConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.toml")
+	text := `[cache]
+backend = "etcd"
+passphrase_command = ["./bin/passphrase", "--quiet"]
+
+[cache.etcd]
+endpoints = ["https://etcd-1:2379"]
+ca_file = "etcd/ca.pem"
+cert_file = "etcd/client.pem"
+key_file = "etcd/client-key.pem"
+username = "fleet"
+password_file = "etcd/password"
+
+[profiles.a]
+product = "vb365"
+url = "https://vb365.example.com:4443"
+username = "u"
+password_file = "secrets/a"
+ca_file = "ca.pem"
+mfa_code_command = ["totp"]
+
+[profiles.b]
+product = "vspc"
+url = "https://vspc.example.com"
+grant = "api-key"
+api_key_command = ["scripts/key.sh", "relative/arg"]
+
+[profiles.c]
+product = "vb365"
+url = "https://c.example.com:4443"
+client_id = "c"
+grant = "jwt-bearer"
+assertion_file = "/etc/absolute"
+assertion_command = ["../up/assert"]
+`
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beside := func(rel string) string { return filepath.Join(dir, rel) }
+	a, b, c, e := cfg.Profiles["a"], cfg.Profiles["b"], cfg.Profiles["c"], cfg.Cache.Etcd
+	for _, got := range []struct{ what, got, want string }{
+		{"a.password_file", a.PasswordFile, beside("secrets/a")},
+		{"a.ca_file", a.CAFile, beside("ca.pem")},
+		{"a.mfa_code_command[0] (found on PATH)", a.MFACodeCommand[0], "totp"},
+		{"b.api_key_command[0]", b.APIKeyCommand[0], beside("scripts/key.sh")},
+		{"b.api_key_command[1] (an argument)", b.APIKeyCommand[1], "relative/arg"},
+		{"c.assertion_file", c.AssertionFile, "/etc/absolute"},
+		{"c.assertion_command[0]", c.AssertionCommand[0], filepath.Join(filepath.Dir(dir), "up", "assert")},
+		{"cache.passphrase_command[0]", cfg.Cache.PassphraseCommand[0], beside("bin/passphrase")},
+		{"cache.etcd.ca_file", e.CAFile, beside("etcd/ca.pem")},
+		{"cache.etcd.cert_file", e.CertFile, beside("etcd/client.pem")},
+		{"cache.etcd.key_file", e.KeyFile, beside("etcd/client-key.pem")},
+		{"cache.etcd.password_file", e.PasswordFile, beside("etcd/password")},
+	} {
+		if got.got != got.want {
+			t.Errorf("%s = %q, want %q", got.what, got.got, got.want)
+		}
+	}
+}
