@@ -79,6 +79,7 @@ type Fleet struct {
 	clientErr  error
 
 	mu        sync.Mutex
+	checked   bool           // the passphrase matched the fleet's check
 	down      error          // set once etcd was found unreachable: local only from then on
 	fleetKeys map[string]int // keys whose reads go to etcd (lock held or awaited)
 	waitKeys  map[string]int // keys whose readers wait for this machine's lock file
@@ -117,15 +118,129 @@ func (f *Fleet) Close() error {
 	return nil
 }
 
-// Unlock fetches the passphrase of the fleet's items and of the local level.
+// Unlock fetches the passphrase of the fleet's items and of the local level,
+// and checks it against the fleet's (see verifyPassphrase).
 func (f *Fleet) Unlock() error {
 	if err := f.seal.Unlock(); err != nil {
+		return err
+	}
+	if err := f.verifyPassphrase(); err != nil {
 		return err
 	}
 	if u, ok := f.local.(cache.Unlocker); ok {
 		return u.Unlock()
 	}
 	return nil
+}
+
+// The fleet's passphrase check: an item sealed with the passphrase the
+// fleet was first written with, beside its entries in etcd. A machine with
+// another passphrase (a typo) is refused before it logs in or writes,
+// instead of sealing an entry (a key not in etcd yet, or after a logout)
+// that every other machine then cannot open. Removing it is a reset by
+// hand (docs/fleet.md): the next passphrase then owns the fleet.
+const (
+	checkKey   = "passphrase-check" // not 64 hex digits: never an entry
+	checkValue = "veeam-credential-helper fleet passphrase check v1"
+)
+
+// verifyPassphrase checks the passphrase once per Fleet: against the
+// check when there is one; else (a fleet from before the check) against a
+// few of its entries, and then writes the check; else (a new fleet) writes
+// it. An unreachable cluster is no refusal: the local level works alone.
+func (f *Fleet) verifyPassphrase() error {
+	f.mu.Lock()
+	done := f.checked
+	f.mu.Unlock()
+	if done || f.isDown() {
+		return nil
+	}
+	err := f.checkPassphrase()
+	if errors.Is(err, errUnreachable) {
+		return nil
+	}
+	if err == nil {
+		f.mu.Lock()
+		f.checked = true
+		f.mu.Unlock()
+	}
+	return err
+}
+
+func (f *Fleet) checkPassphrase() error {
+	sealed, err := f.etcdGet(checkKey)
+	switch {
+	case err == nil:
+		_, err := f.seal.Open(checkKey, sealed)
+		if !errors.Is(err, cache.ErrNotFound) {
+			return err // nil, or the wrong passphrase
+		}
+		// A malformed check is replaced.
+		if sealed, err = f.seal.Seal(checkKey, []byte(checkValue)); err != nil {
+			return err
+		}
+		return f.etcdPut(checkKey, sealed)
+	case !errors.Is(err, cache.ErrNotFound):
+		return err
+	}
+	entries, err := f.someEntries(3)
+	if err != nil {
+		return err
+	}
+	for key, sealed := range entries {
+		if _, err := f.seal.Open(key, sealed); !errors.Is(err, cache.ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			break
+		}
+	}
+	if sealed, err = f.seal.Seal(checkKey, []byte(checkValue)); err != nil {
+		return err
+	}
+	created, err := f.etcdCreate(checkKey, sealed)
+	if err != nil || created {
+		return err
+	}
+	// Another machine wrote it first: its passphrase must be this one.
+	if sealed, err = f.etcdGet(checkKey); err != nil {
+		return err
+	}
+	if _, err = f.seal.Open(checkKey, sealed); errors.Is(err, cache.ErrNotFound) {
+		return nil // malformed: the next process replaces it
+	}
+	return err
+}
+
+// someEntries returns up to n identities' entries from etcd, sealed.
+func (f *Fleet) someEntries(n int) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := f.call(func(ctx context.Context, c *clientv3.Client) error {
+		resp, err := c.Get(ctx, f.cfg.Prefix, clientv3.WithPrefix(), clientv3.WithLimit(int64(4*n)))
+		if err != nil {
+			return err
+		}
+		for _, kv := range resp.Kvs {
+			if key := strings.TrimPrefix(string(kv.Key), f.cfg.Prefix); shared(key) && len(out) < n {
+				out[key] = kv.Value
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// etcdCreate puts val at key unless the key exists; created reports which.
+func (f *Fleet) etcdCreate(key string, val []byte) (created bool, err error) {
+	err = f.call(func(ctx context.Context, c *clientv3.Client) error {
+		k := f.etcdKey(key)
+		resp, err := c.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).Then(clientv3.OpPut(k, string(val))).Commit()
+		if err == nil {
+			created = resp.Succeeded
+		}
+		return err
+	})
+	return created, err
 }
 
 // ClearUndecryptable is the local level's reset (`logout --all`): without
@@ -289,6 +404,9 @@ func (f *Fleet) Set(key string, data []byte) error {
 			if data, err = cache.EncodeEntry(e); err != nil {
 				return err
 			}
+		}
+		if err := f.verifyPassphrase(); err != nil {
+			return err
 		}
 		sealed, err := f.seal.Seal(key, data)
 		if err != nil {

@@ -293,9 +293,11 @@ func TestNothingReadableInEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The entry and the passphrase check (sorted by key), each a JWE.
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], f.prefix) || !strings.HasPrefix(lines[1], "eyJ") {
-		t.Fatalf("etcdctl get --prefix: want one key holding a JWE, got %q", out)
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], f.prefix) || lines[2] != f.prefix+"passphrase-check" ||
+		!strings.HasPrefix(lines[1], "eyJ") || !strings.HasPrefix(lines[3], "eyJ") {
+		t.Fatalf("etcdctl get --prefix: want the entry and the passphrase check, each holding a JWE, got %q", out)
 	}
 	testenv.NoSecrets(t, "etcdctl get --prefix", out, f.em, res.AccessToken,
 		fleetUser, "fleet-svc", fleetPassword, testenv.Passphrase, f.em.URL(), etcdtest.URLHost(f.em.URL()))
@@ -520,17 +522,60 @@ func TestNoLocalLevel(t *testing.T) {
 	}
 }
 
-// A machine of a new fleet (nothing in etcd, nothing local) run once with a
-// mistyped passphrase must not be stuck afterwards: `logout --all` (every
-// profile's logout, then the reset of what the passphrase cannot open)
-// lets it work again with the right one, as on the file backend.
+// A machine with a mistyped passphrase cannot claim an entry of a fleet
+// whose passphrase is known (a key not in etcd yet, or after a logout):
+// refused before any login, nothing written, and the other machines go on.
+func TestMistypedPassphraseCannotClaimTheFleet(t *testing.T) {
+	f := newFleet(t)
+	a := f.process(f.machine(machineOpts{}))
+	a.get(t)
+	if err := a.h.Logout(context.Background(), profileName, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TYPED_PASSPHRASE", "a-typo")
+	typo := f.process(f.machine(machineOpts{passphraseEnv: "TYPED_PASSPHRASE"}))
+	_, err := typo.h.Get(context.Background(), helper.Request{Profile: profileName})
+	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "wrong passphrase") || !strings.Contains(err.Error(), "TYPED_PASSPHRASE") {
+		t.Fatalf("mistyped passphrase: exit %d (%v), want %d naming the passphrase's variable", code, err, exitcode.Cache)
+	}
+	if n := f.em.Counts(); n.TokenCalls != 1 {
+		t.Errorf("server saw %d token calls, want only the first machine's", n.TokenCalls)
+	}
+	b := f.process(f.machine(machineOpts{}))
+	if res := b.get(t); res.Source != helper.SourceGrant {
+		t.Errorf("another machine: source %s, want a grant", res.Source)
+	}
+	if res := a.get(t); res.Source != helper.SourceCache {
+		t.Errorf("the first machine again: source %s, want the fleet's token", res.Source)
+	}
+}
+
+// A machine run once with a mistyped passphrase while etcd was unreachable
+// (its local level alone) must not be stuck afterwards: `logout --all`
+// (every profile's logout, then the reset of what the passphrase cannot
+// open) lets it work again with the right one, as on the file backend.
 func TestMistypedPassphraseResetByLogoutAll(t *testing.T) {
 	f := newFleet(t)
-	e := f.machine(machineOpts{passphraseEnv: "TYPED_PASSPHRASE"})
+	closed := closedEndpoints(t, 3)
+	e := f.machine(machineOpts{passphraseEnv: "TYPED_PASSPHRASE", endpoints: closed})
 	t.Setenv("TYPED_PASSPHRASE", "a-typo")
 	f.process(e).get(t)
+	text, err := os.ReadFile(e.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := func(eps []string) string {
+		q := make([]string, len(eps))
+		for i, ep := range eps {
+			q[i] = fmt.Sprintf("%q", ep)
+		}
+		return strings.Join(q, ", ")
+	}
+	if err := os.WriteFile(e.ConfigPath, []byte(strings.Replace(string(text), quoted(closed), quoted(f.cluster.Endpoints()), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("TYPED_PASSPHRASE", testenv.Passphrase)
-	_, err := f.process(e).h.Get(context.Background(), helper.Request{Profile: profileName})
+	_, err = f.process(e).h.Get(context.Background(), helper.Request{Profile: profileName})
 	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "logout --all") {
 		t.Fatalf("right passphrase after a typo: exit %d (%v), want %d naming logout --all", code, err, exitcode.Cache)
 	}
