@@ -680,7 +680,7 @@ func TestFleetFilesTrusted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	etcd := fmt.Sprintf("\n[cache.etcd]\nendpoints = [\"https://127.0.0.1:1\"]\nca_file = %q\ncert_file = %q\nkey_file = %q\n",
+	etcd := fmt.Sprintf("endpoints = [\"https://127.0.0.1:1\"]\nca_file = %q\ncert_file = %q\nkey_file = %q\n",
 		files["ca_file"], files["cert_file"], files["key_file"])
 	for _, c := range []struct {
 		name string
@@ -691,20 +691,7 @@ func TestFleetFilesTrusted(t *testing.T) {
 		{"cert_file", 0o646, "is writable by group or others"},
 		{"key_file", 0o640, "is readable by group or others"},
 	} {
-		h, _, _ := hostileHome(t, hs, "")
-		path := h.Config.Path
-		text, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(strings.Replace(string(text), `backend = "file"`, `backend = "etcd"`, 1)+etcd), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := helper.LoadConfig(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h = helper.New(cfg)
+		h := fleetHome(t, hs, etcd)
 		if err := os.Chmod(files[c.name], c.mode); err != nil {
 			t.Fatal(err)
 		}
@@ -718,5 +705,82 @@ func TestFleetFilesTrusted(t *testing.T) {
 	}
 	if n := len(hs.calls()); n != 0 {
 		t.Fatalf("%d calls to the server with a refused file", n)
+	}
+}
+
+// fleetHome is hostileHome with the fleet backend: etcd is the [cache.etcd]
+// table's text.
+func fleetHome(t *testing.T, hs *hostileServer, etcd string) *helper.Helper {
+	t.Helper()
+	h, _, _ := hostileHome(t, hs, "")
+	path := h.Config.Path
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = []byte(strings.Replace(string(text), `backend = "file"`, `backend = "etcd"`, 1) + "\n[cache.etcd]\n" + etcd)
+	if err := os.WriteFile(path, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := helper.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = helper.New(cfg)
+	h.Stderr = io.Discard
+	return h
+}
+
+// The etcd user's password is read as a profile's: a password_file others
+// can read is refused (exit 2), and a password_command gets no secret
+// variable and is killed with its process group when it hangs.
+func TestFleetPasswordSources(t *testing.T) {
+	requireUnix(t)
+	hs := newHostileServer(t)
+	hs.set(func(map[string]string) (int, any) { return 200, tokenBody("at-1", "rt-1", 3600) })
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "etcd-password")
+	if err := os.WriteFile(pwFile, []byte("etcd-pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(pwFile, 0o604); err != nil {
+		t.Fatal(err)
+	}
+	h := fleetHome(t, hs, fmt.Sprintf("endpoints = [\"http://127.0.0.1:1\"]\ndial_timeout = \"300ms\"\nusername = \"fleet\"\npassword_file = %q\n", pwFile))
+	_, err := h.Get(context.Background(), helper.Request{Profile: "h"})
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "cache.etcd.password_file "+pwFile+" is readable by group or others") ||
+		!strings.Contains(err.Error(), "chmod 600 "+pwFile) {
+		t.Errorf("world-readable cache.etcd.password_file: exit %d: %v", exitcode.Of(err), err)
+	}
+
+	envFile := filepath.Join(dir, "env")
+	h = fleetHome(t, hs, fmt.Sprintf("endpoints = [\"http://127.0.0.1:1\"]\ndial_timeout = \"300ms\"\nusername = \"fleet\"\npassword_command = [\"sh\", \"-c\", \"env > %s; echo etcd-pw\"]\n", envFile))
+	h.Get(context.Background(), helper.Request{Profile: "h"}) // etcd is not there: only the command matters
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"pw-Hostile-0001", "passphrase-hostile", "HOSTILE_PASSWORD=", "VEEAM_CREDENTIAL_HELPER_PASSPHRASE="} {
+		if strings.Contains(string(b), leak) {
+			t.Errorf("cache.etcd.password_command's environment holds %q", leak)
+		}
+	}
+
+	if testing.Short() {
+		return
+	}
+	child, parent := filepath.Join(dir, "child.pid"), filepath.Join(dir, "parent.pid")
+	script := fmt.Sprintf("echo $$ > %s; sleep 300 & echo $! > %s; wait", parent, child)
+	h = fleetHome(t, hs, fmt.Sprintf("endpoints = [\"http://127.0.0.1:1\"]\ndial_timeout = \"300ms\"\nusername = \"fleet\"\npassword_command = [\"sh\", \"-c\", %q]\n", script))
+	start, calls := time.Now(), len(hs.calls())
+	_, err = h.Get(context.Background(), helper.Request{Profile: "h"})
+	if took := time.Since(start); took > 20*time.Second || !strings.Contains(err.Error(), "password_command (sh) did not finish within timeout") ||
+		strings.Contains(err.Error(), "\n") {
+		t.Errorf("hanging cache.etcd.password_command: exit %d after %s: %v", exitcode.Of(err), took.Round(time.Second), err)
+	}
+	waitGone(t, parent)
+	waitGone(t, child)
+	if n := len(hs.calls()) - calls; n != 0 {
+		t.Fatalf("%d server calls after a hanging cache.etcd.password_command", n)
 	}
 }
