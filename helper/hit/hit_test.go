@@ -124,6 +124,9 @@ func TestLookupMisses(t *testing.T) {
 	}{
 		{"no entry", "", "", cache.Entry{}},
 		{"insecure_skip_verify (the engine warns on every call)", "insecure_skip_verify = true\n", "", good},
+		// Tokens the engine treats as expired (no output format carries them).
+		{"a space in the token", "", "", cache.Entry{AccessToken: "at 1", TokenType: "Bearer", ExpiresAt: now.Add(time.Hour)}},
+		{"DEL in the token", "", "", cache.Entry{AccessToken: "at\x7f1", TokenType: "Bearer", ExpiresAt: now.Add(time.Hour)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ix, p := home(t, tc.profile, tc.cache, tc.entry)

@@ -35,7 +35,9 @@ import (
 // (offset and length of each bucket, uint32), then the buckets: records of
 // (kind, key, value) whose key hashes to that bucket.
 
-const indexMagic = "veeam-credential-helper index 2\n"
+// The version changes whenever the engine's rules for what it accepts
+// change, so that an index an older engine wrote is not trusted.
+const indexMagic = "veeam-credential-helper index 3\n"
 
 // firstRead is read at once: the whole index of a small configuration.
 const firstRead = 4096

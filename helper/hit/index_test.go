@@ -211,9 +211,14 @@ func TestIndexTrust(t *testing.T) {
 		}
 		must(t, os.Chown(file, 0, 0))
 	}
-	// A torn or garbled index: a miss, never a wrong answer.
+	// An index an older engine wrote (another version): not trusted.
 	b, err := os.ReadFile(file)
 	must(t, err)
+	write(t, file, strings.Replace(string(b), "index 3\n", "index 2\n", 1))
+	if open() {
+		t.Error("an index of another version is trusted")
+	}
+	// A torn or garbled index: a miss, never a wrong answer.
 	for _, n := range []int{0, 10, len(b) / 2, len(b) - 1} {
 		write(t, file, string(b[:n]))
 		if ix, ok := hit.Open(path); ok {

@@ -183,6 +183,7 @@ func decodeEntry(b []byte) (cache.Entry, bool) {
 			v, ok = r.int()
 		case "access_token":
 			e.AccessToken, ok = r.plainStr()
+			ok = ok && bearerSafe(e.AccessToken)
 		case "token_type":
 			e.TokenType, ok = r.plainStr()
 		case "expires_at":
@@ -295,6 +296,18 @@ func ExecAPIVersion(env string) string {
 func plainKey(key string) bool {
 	for i := 0; i < len(key); i++ {
 		if c := key[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// bearerSafe is the engine's test of a cached token it may answer:
+// printable ASCII without spaces. Any other token is the engine's, which
+// renews it.
+func bearerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
 			return false
 		}
 	}

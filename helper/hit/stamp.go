@@ -62,7 +62,8 @@ func owned(fi os.FileInfo) bool {
 // openOwnFile opens a regular file of the current user that nobody else
 // may write to, not through a symbolic link.
 func openOwnFile(name string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// Non-blocking: a FIFO planted at the path must be refused, not waited on.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
