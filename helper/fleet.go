@@ -115,6 +115,9 @@ func fleetPassword(env, file string, command []string, timeout time.Duration, dr
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		v, err := runSecretCommand(ctx, "cache.etcd", "password", command, drop, timeout)
+		if exitcode.Of(err) == exitcode.Unreachable {
+			return "", err // killed at the timeout: exit 4, as every timeout
+		}
 		if err != nil {
 			return "", exitcode.Wrapf(exitcode.Cache, err, "%v", err)
 		}

@@ -774,7 +774,7 @@ func TestFleetPasswordSources(t *testing.T) {
 	h = fleetHome(t, hs, fmt.Sprintf("endpoints = [\"http://127.0.0.1:1\"]\ndial_timeout = \"300ms\"\nusername = \"fleet\"\npassword_command = [\"sh\", \"-c\", %q]\n", script))
 	start, calls := time.Now(), len(hs.calls())
 	_, err = h.Get(context.Background(), helper.Request{Profile: "h"})
-	if took := time.Since(start); took > 20*time.Second || !strings.Contains(err.Error(), "password_command (sh) did not finish within timeout") ||
+	if took := time.Since(start); took > 20*time.Second || exitcode.Of(err) != exitcode.Unreachable || !strings.Contains(err.Error(), "password_command (sh) did not finish within timeout") ||
 		strings.Contains(err.Error(), "\n") {
 		t.Errorf("hanging cache.etcd.password_command: exit %d after %s: %v", exitcode.Of(err), took.Round(time.Second), err)
 	}
