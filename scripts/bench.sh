@@ -3,11 +3,11 @@
 #
 # Builds the three programs of cmd/... (default flags and -ldflags="-s -w")
 # and a Go hello world with the same toolchain, prints the binary sizes, then
-# runs scripts/benchhit: cache hits of the front timed alternately with the
-# engine run directly (every command in one program), the hello world (and
-# with gke-gcloud-auth-plugin answering from its own cache when it is on
-# PATH), their median ratios and peak RSS, and the 64-process cold-cache
-# scenario against the in-process emulator.
+# runs scripts/benchhit: cache hits of the front and of the engine run
+# directly (every command in one program) (and gke-gcloud-auth-plugin
+# answering from its own cache when it is on PATH), each timed right after a
+# hello world run, their median ratios and peak RSS, and the 64-process
+# cold-cache scenario against the in-process emulator.
 #
 #   scripts/bench.sh                 # 200 rounds
 #   ROUNDS=500 scripts/bench.sh      # more rounds

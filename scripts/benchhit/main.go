@@ -1,9 +1,10 @@
 // Command benchhit times whole-process cache hits of veeam-credential-helper
-// against a Go hello world, run alternately (A B C A B C ...), and prints the
-// median of the per-round ratios. With -concurrent it also starts 64
-// processes at once on a cold cache against the in-process emulator and
-// compares the time until the last one finishes with one grant plus 64
-// cache hits run back to back.
+// against a Go hello world, each subject right after a hello world run of
+// its own (H A H C H B ..., the subjects in a new random order every round),
+// and prints the median of the ratios to that hello world. With -concurrent
+// it also starts 64 processes at once on a cold cache against the
+// in-process emulator and compares the time until the last one finishes
+// with one grant plus 64 cache hits run back to back.
 //
 // It is run by scripts/bench.sh, which builds the binaries first:
 //
@@ -17,6 +18,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +42,7 @@ type subject struct {
 	env   []string
 	stdin string          // a file to read stdin from; "": /dev/null
 	wall  []time.Duration // per round
+	base  []time.Duration // the hello world run just before each of wall
 	rss   int64           // peak RSS in KiB (median of a few runs under GNU time), -1 unknown
 }
 
@@ -151,12 +154,23 @@ func main() {
 	}
 	grantsBefore := em.Counts().TokenCalls
 
+	// Every subject is timed right after a hello world of its own, and the
+	// subjects of a round run in a new random order: with one hello world
+	// per round and a fixed order, whatever slows the process timed after
+	// another kind of process (a long engine run, another configuration's
+	// files) was charged to the same subject every round.
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	must(err)
+	hello0 := subjects[0]
+	rng := rand.New(rand.NewPCG(1, 2))
 	for r := 0; r < *warm+*rounds; r++ {
-		for _, s := range subjects {
+		for _, i := range rng.Perm(len(subjects) - 1) {
+			s := subjects[1+i]
+			h := runOnce(hello0, devnull)
 			d := runOnce(s, devnull)
 			if r >= *warm {
+				hello0.wall = append(hello0.wall, h)
+				s.base = append(s.base, h)
 				s.wall = append(s.wall, d)
 			}
 		}
@@ -170,13 +184,15 @@ func main() {
 		s.rss = peakRSS(s)
 	}
 
-	fmt.Printf("whole-process wall time, %d rounds run alternately, medians (per-round ratios to the hello world)\n", *rounds)
+	fmt.Printf("whole-process wall time, %d rounds, each subject right after a hello world, in random order; medians (ratios to that hello world)\n", *rounds)
 	fmt.Printf("%-44s %10s %12s %9s %9s\n", "command", "median", "p10-p90", "ratio", "peak RSS")
-	base := subjects[0]
 	for _, s := range subjects {
 		ratios := make([]float64, len(s.wall))
 		for i := range s.wall {
-			ratios[i] = float64(s.wall[i]) / float64(base.wall[i])
+			ratios[i] = 1
+			if s.base != nil {
+				ratios[i] = float64(s.wall[i]) / float64(s.base[i])
+			}
 		}
 		rss := "n/a"
 		if s.rss >= 0 {
