@@ -221,9 +221,9 @@ func Inspect(ctx context.Context, rawURL, caFile string) (*Server, error) {
 	}
 	var roots *x509.CertPool
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pem, err := config.ReadTrusted(caFile, "--ca-file", false)
 		if err != nil {
-			return nil, exitcode.UsageError("cannot read --ca-file: %v", err)
+			return nil, err
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(pem) {
@@ -264,16 +264,15 @@ func Inspect(ctx context.Context, rawURL, caFile string) (*Server, error) {
 	return s, nil
 }
 
-// readConfig is the file's text, nil when it does not exist yet.
+// readConfig is the file's text, nil when it does not exist yet. A file
+// the engine would refuse (another user could change it) is refused here
+// too: merging into it would keep what they wrote.
 func readConfig(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := config.ReadTrusted(path, config.FileConfig, false)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, exitcode.UsageError("cannot read configuration file: %v", err)
-	}
-	return b, nil
+	return b, err
 }
 
 // hasProfile reports whether the TOML text defines profiles.NAME.

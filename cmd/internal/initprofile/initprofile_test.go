@@ -188,6 +188,25 @@ func TestExistingProfileNeedsForce(t *testing.T) {
 	}
 }
 
+// A configuration file another user could change is refused, as the engine
+// refuses it, and left as it is: merging would keep what they wrote.
+func TestWritableConfigRefused(t *testing.T) {
+	em, _ := server(t)
+	_, cfgPath := home(t)
+	if err := os.Chmod(cfgPath, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(cfgPath)
+	opts := Options{ConfigPath: cfgPath, Product: "vb365", URL: em.URL(), Username: "alice", Name: "new", TrustServerKey: true}
+	err := Run(context.Background(), opts, nil, &bytes.Buffer{})
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "writable by group or others") || !strings.Contains(err.Error(), "chmod go-w") {
+		t.Fatalf("%v", err)
+	}
+	if after, _ := os.ReadFile(cfgPath); !bytes.Equal(before, after) {
+		t.Fatalf("changed:\n%s", after)
+	}
+}
+
 func TestMerge(t *testing.T) {
 	table := "[profiles.b]\nurl = 'new'\n"
 	for _, tc := range []struct{ in, want string }{
