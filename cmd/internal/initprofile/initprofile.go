@@ -19,11 +19,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/veeam-tools/veeam-credential-helper/cache"
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 )
@@ -119,7 +121,8 @@ func Run(ctx context.Context, opts Options, ask Asker, w io.Writer) error {
 	if err != nil {
 		return exitcode.UsageError("%s: %v", opts.ConfigPath, err)
 	}
-	if _, err := config.Parse(merged); err != nil {
+	cfg, err := config.Parse(merged)
+	if err != nil {
 		return exitcode.UsageError("%s: the file with the new profile would not be valid: %v (nothing written)", opts.ConfigPath, err)
 	}
 	if err := writeFile(opts.ConfigPath, merged); err != nil {
@@ -130,12 +133,44 @@ func Run(ctx context.Context, opts Options, ask Asker, w io.Writer) error {
 		fmt.Fprint(w, " (the server key is pinned)")
 	}
 	fmt.Fprintln(w, ".")
+	if hint := passphraseHint(cfg.Cache, os.Getenv); hint != "" {
+		fmt.Fprintln(w, hint)
+	}
 	if opts.PasswordEnv != "" {
 		fmt.Fprintf(w, "Next: export %s=… (the password), then: veeam-credential-helper get -p %s --format token\n", opts.PasswordEnv, opts.Name)
 	} else {
 		fmt.Fprintf(w, "Next: veeam-credential-helper login -p %s (it asks for the password and keeps it in the keyring)\n", opts.Name)
 	}
 	return nil
+}
+
+// passphraseHint is what a user must add before the first get when the
+// cache will be the encrypted file backend with no passphrase at hand (a
+// headless Linux with the default backend auto): without it the "Next:"
+// line would lead straight to exit 6. Empty when nothing is missing.
+func passphraseHint(c config.CacheConfig, getenv func(string) string) string {
+	switch strings.ToLower(strings.TrimSpace(c.Backend)) {
+	case cache.BackendFile:
+	case "", cache.BackendAuto:
+		if len(cache.KeychainCandidates()) > 0 {
+			return ""
+		}
+	default:
+		return ""
+	}
+	env := c.PassphraseEnv
+	if env == "" {
+		env = config.DefaultPassphraseEnv
+	}
+	if len(c.PassphraseCommand) > 0 || getenv(env) != "" {
+		return ""
+	}
+	keyctl := ""
+	if runtime.GOOS == "linux" {
+		keyctl = `, or cache.backend = "keyctl" (the kernel keyring: no passphrase, nothing on disk, emptied at reboot)`
+	}
+	return fmt.Sprintf("The token cache here is an encrypted file (no OS keychain answers): export %s=… (a passphrase of your choosing, the same every time), "+
+		"or set cache.passphrase_command%s.", env, keyctl)
 }
 
 // fill asks for what the flags left out, or names the missing flag.

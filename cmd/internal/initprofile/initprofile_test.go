@@ -9,11 +9,13 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/veeam-tools/veeam-credential-helper/exitcode"
 	"github.com/veeam-tools/veeam-credential-helper/helper"
+	"github.com/veeam-tools/veeam-credential-helper/helper/config"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 	"github.com/veeam-tools/veeam-credential-helper/internal/testenv"
 )
@@ -223,5 +225,51 @@ func TestMerge(t *testing.T) {
 	}
 	if _, err := merge([]byte("[profiles]\nb.url = 'x'\n"), "b", table); err == nil {
 		t.Error("a dotted-key profile was merged blindly")
+	}
+}
+
+// Where the cache will be the file backend and no passphrase is at hand,
+// init says so before "Next:": following "Next:" alone would end in exit 6.
+func TestPassphraseHint(t *testing.T) {
+	em, _ := server(t)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "") // no keychain candidate: auto is the file backend on Linux
+	t.Setenv("VEEAM_CREDENTIAL_HELPER_PASSPHRASE", "")
+	_, cfgPath := home(t) // backend = "file"
+	var out bytes.Buffer
+	opts := Options{ConfigPath: cfgPath, Product: "vb365", URL: em.URL(), Username: "alice", PasswordEnv: "INIT_PW", TrustServerKey: true}
+	if err := Run(context.Background(), opts, nil, &out); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if i, j := strings.Index(s, "export VEEAM_CREDENTIAL_HELPER_PASSPHRASE="), strings.Index(s, "Next:"); i < 0 || j < i {
+		t.Errorf("no passphrase hint before Next:\n%s", s)
+	}
+
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	cases := []struct {
+		cache config.CacheConfig
+		env   map[string]string
+		hint  bool
+	}{
+		{config.CacheConfig{}, nil, runtime.GOOS == "linux"},
+		{config.CacheConfig{Backend: "auto"}, nil, runtime.GOOS == "linux"},
+		{config.CacheConfig{Backend: "file"}, nil, true},
+		{config.CacheConfig{Backend: "file"}, map[string]string{"VEEAM_CREDENTIAL_HELPER_PASSPHRASE": "x"}, false},
+		{config.CacheConfig{Backend: "file", PassphraseEnv: "MY_PP"}, map[string]string{"VEEAM_CREDENTIAL_HELPER_PASSPHRASE": "x"}, true},
+		{config.CacheConfig{Backend: "file", PassphraseEnv: "MY_PP"}, map[string]string{"MY_PP": "x"}, false},
+		{config.CacheConfig{Backend: "file", PassphraseCommand: []string{"pass", "show", "vch"}}, nil, false},
+		{config.CacheConfig{Backend: "keyctl"}, nil, false},
+		{config.CacheConfig{Backend: "etcd"}, nil, false},
+	}
+	for _, c := range cases {
+		env = c.env
+		h := passphraseHint(c.cache, get)
+		if (h != "") != c.hint {
+			t.Errorf("%+v with %v: hint %q, want one: %v", c.cache, c.env, h, c.hint)
+		}
+		if c.cache.PassphraseEnv != "" && h != "" && !strings.Contains(h, "export "+c.cache.PassphraseEnv+"=") {
+			t.Errorf("hint names the wrong variable: %q", h)
+		}
 	}
 }
