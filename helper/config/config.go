@@ -132,7 +132,7 @@ func Load(path string) (*Config, error) {
 	}
 	data, err := readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, exitcode.UsageError("configuration file %s does not exist (see README: Configuration, or run `demo`)", path)
+		return nil, exitcode.UsageError("configuration file %s does not exist: create it with `veeam-credential-helper init` (see README: Configuration), or try everything without one with `demo`", path)
 	}
 	if err != nil {
 		return nil, err

@@ -173,3 +173,12 @@ x = 1
 		}
 	}
 }
+
+// A first run without a configuration points at init, which writes one that
+// passes the ownership and mode checks, not only at the README.
+func TestMissingFileNamesInit(t *testing.T) {
+	_, err := Load(t.TempDir() + "/config.toml")
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "veeam-credential-helper init") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -189,6 +189,8 @@ ca_file = %q
 	}
 	say("   token still accepted by the server: %v; logouts seen: %d", azure.Valid(tok), azure.Counts().Logouts)
 
-	say("\nDone. Write your own profile in %s (see README), then: veeam-credential-helper get --format token", config.DefaultConfigPath())
+	// init, not an editor: it checks the server's certificate and writes the file 0600, where a file an
+	// editor creates under umask 002 is 0664 and refused as writable by the group.
+	say("\nDone. Set up your own profile with `veeam-credential-helper init` (it writes %s; see README), then: veeam-credential-helper get --format token", config.DefaultConfigPath())
 	return nil
 }

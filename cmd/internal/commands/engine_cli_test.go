@@ -154,7 +154,7 @@ func TestDemo(t *testing.T) {
 	e := newHome(t)
 	r := e.Run("", "demo")
 	mustOK(t, r)
-	for _, want := range []string{"source=grant", "source=cache", "source=refresh", "--format curl", "VEEAM_ACCESS_TOKEN=", "Mfa"} {
+	for _, want := range []string{"source=grant", "source=cache", "source=refresh", "--format curl", "VEEAM_ACCESS_TOKEN=", "Mfa", "veeam-credential-helper init"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
