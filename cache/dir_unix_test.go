@@ -80,7 +80,7 @@ func TestEnsureDirOwner(t *testing.T) {
 	if err := os.Chown(d, 12345, 12345); err != nil {
 		t.Skipf("chown refused: %v", err)
 	}
-	if err := EnsureDir(d); !IsUnavailable(err) || !strings.Contains(err.Error(), "owned by uid 12345") {
+	if err := EnsureDir(d); !IsUnavailable(err) || !strings.Contains(err.Error(), "owned by uid 12345") || !strings.Contains(err.Error(), "set cache.dir") {
 		t.Errorf("dir of another user: %v", err)
 	}
 }
