@@ -37,6 +37,9 @@ func openKeyctl(cfg Config) (Store, error) {
 	if errors.Is(err, unix.ENOKEY) {
 		ring, err = keyctlAddUser("keyring", cfg.ServiceName, nil, unix.KEY_SPEC_USER_KEYRING)
 	}
+	if errors.Is(err, unix.EDQUOT) {
+		return nil, quotaFull(err, "cannot create the keyctl keyring")
+	}
 	if err != nil {
 		return nil, unavailable(nil, "cache backend keyctl is not available on this system")
 	}
@@ -104,9 +107,19 @@ func (s *keyctlStore) Set(key string, data []byte) error {
 		return err
 	}
 	if _, err := keyctlAddUser("user", key, data, s.ring); err != nil {
+		if errors.Is(err, unix.EDQUOT) {
+			return quotaFull(err, "cannot write to the keyctl keyring")
+		}
 		return unavailable(err, "cannot write to the keyctl keyring")
 	}
 	return nil
+}
+
+// quotaFull explains EDQUOT: the kernel's per-user key quota (20000 bytes
+// and 200 keys for a non-root user by default) is shared with every other
+// program's keys, so "disk quota exceeded" alone sends users to df.
+func quotaFull(err error, what string) error {
+	return unavailable(err, "%s: your kernel key quota is full (keys of every program count; `keyctl show @u` lists them, /proc/key-users shows the use; root can raise kernel.keys.maxbytes and kernel.keys.maxkeys, or use cache backend file)", what)
 }
 
 func (s *keyctlStore) Remove(key string) error {

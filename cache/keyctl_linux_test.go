@@ -95,3 +95,17 @@ func joinAnonymousSessionKeyring() error {
 	_, err := unix.KeyctlJoinSessionKeyring("vch-test-session-" + strconv.Itoa(os.Getpid()))
 	return err
 }
+
+// A full key quota is named as such, with where to look, not only as the
+// kernel's "disk quota exceeded"; it stays an unavailable cache (exit 6).
+func TestKeyctlQuotaFullMessage(t *testing.T) {
+	err := quotaFull(unix.EDQUOT, "cannot write to the keyctl keyring")
+	if !IsUnavailable(err) || !errors.Is(err, unix.EDQUOT) {
+		t.Fatalf("%#v", err)
+	}
+	for _, want := range []string{"kernel key quota is full", "keyctl show @u", "kernel.keys.maxbytes", "disk quota exceeded"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+}
