@@ -43,6 +43,19 @@ func TestUnsetPasswordEnvNamesTheVariable(t *testing.T) {
 	}
 }
 
+// A password_env variable that is exported but empty is called empty, not unset.
+func TestEmptyPasswordEnvSaysEmpty(t *testing.T) {
+	e := testenv.New(t)
+	e.M365Profile(emulator.Options{}, msgUser, msgPassword, "VB365_PW_EMPTY_7", nil)
+	delete(e.Vars, "VB365_PW_EMPTY_7")
+	h := e.Helper()
+	t.Setenv("VB365_PW_EMPTY_7", "")
+	_, err := h.Get(context.Background(), helper.Request{})
+	if exitcode.Of(err) != exitcode.Interaction || !strings.Contains(err.Error(), "$VB365_PW_EMPTY_7, which is empty") {
+		t.Fatalf("%v", err)
+	}
+}
+
 // A ca_file that does not verify the server: the message names the file
 // and the issuer of the server's certificate.
 func TestFailingCAFileNamesFileAndIssuer(t *testing.T) {

@@ -116,8 +116,14 @@ func (s *client) findSecret(ctx context.Context, kind string) (string, error) {
 	}
 	if unsetEnv != "" {
 		// The user chose this source: name it rather than list every other.
-		return "", exitcode.Errorf(exitcode.Interaction, "profile %q: %s_env names $%s, which is not set: export %s=… before running this, or run `veeam-credential-helper login -p %s` to store the %s",
-			p.Name, kind, unsetEnv, unsetEnv, p.Name, strings.ReplaceAll(kind, "_", " "))
+		// "empty" when it is exported but blank (export X=$TYPO): "not set"
+		// would send them looking at an export that is there.
+		state := "not set"
+		if _, ok := os.LookupEnv(unsetEnv); ok {
+			state = "empty"
+		}
+		return "", exitcode.Errorf(exitcode.Interaction, "profile %q: %s_env names $%s, which is %s: export %s=… before running this, or run `veeam-credential-helper login -p %s` to store the %s",
+			p.Name, kind, unsetEnv, state, unsetEnv, p.Name, strings.ReplaceAll(kind, "_", " "))
 	}
 	return "", exitcode.Errorf(exitcode.Interaction, "profile %q needs a %s and no terminal can be asked: give it with %s", p.Name, strings.ReplaceAll(kind, "_", " "), hint)
 }
