@@ -144,10 +144,11 @@ func Run(ctx context.Context, opts Options, ask Asker, w io.Writer) error {
 	return nil
 }
 
-// passphraseHint is what a user must add before the first get when the
-// cache will be the encrypted file backend with no passphrase at hand (a
-// headless Linux with the default backend auto): without it the "Next:"
-// line would lead straight to exit 6. Empty when nothing is missing.
+// passphraseHint is what a user must add when the cache will be the
+// encrypted file backend with no passphrase at hand (a headless Linux with
+// the default backend auto): a terminal is asked, but without it the
+// "Next:" line ends in exit 6 wherever none is, as under kubectl or git.
+// Empty when nothing is missing.
 func passphraseHint(c config.CacheConfig, getenv func(string) string) string {
 	switch strings.ToLower(strings.TrimSpace(c.Backend)) {
 	case cache.BackendFile:
@@ -169,8 +170,8 @@ func passphraseHint(c config.CacheConfig, getenv func(string) string) string {
 	if runtime.GOOS == "linux" {
 		keyctl = `, or cache.backend = "keyctl" (the kernel keyring: no passphrase, nothing on disk, emptied at reboot)`
 	}
-	return fmt.Sprintf("The token cache here is an encrypted file (no OS keychain answers): export %s=… (a passphrase of your choosing, the same every time), "+
-		"or set cache.passphrase_command%s.", env, keyctl)
+	return fmt.Sprintf("The token cache here is an encrypted file (no OS keychain answers): its passphrase is asked on a terminal, but kubectl, git and scripts cannot be asked, so "+
+		"export %s=… (a passphrase of your choosing, the same every time), or set cache.passphrase_command%s.", env, keyctl)
 }
 
 // fill asks for what the flags left out, or names the missing flag.
