@@ -83,4 +83,12 @@ func TestEnsureDirOwner(t *testing.T) {
 	if err := EnsureDir(d); !IsUnavailable(err) || !strings.Contains(err.Error(), "owned by uid 12345") || !strings.Contains(err.Error(), "set cache.dir") {
 		t.Errorf("dir of another user: %v", err)
 	}
+	// The default directory (sudo keeping another user's HOME) is not offered as the way out.
+	t.Setenv("XDG_CACHE_HOME", filepath.Dir(d))
+	if err := os.Rename(d, DefaultDir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureDir(DefaultDir()); !IsUnavailable(err) || !strings.Contains(err.Error(), "run as its owner") || strings.Contains(err.Error(), "leave it unset") {
+		t.Errorf("default dir of another user: %v", err)
+	}
 }
