@@ -94,6 +94,10 @@ func TestDemoServe(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	indexDir := filepath.Join(e.Dir, ".cache", "veeam-credential-helper", "index")
+	if ix, _ := os.ReadDir(indexDir); len(ix) != 1 {
+		t.Fatalf("index of the demo's configuration: %v", ix)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -105,5 +109,8 @@ func TestDemoServe(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "removed") {
 		t.Errorf("stderr %q", stderr.String())
+	}
+	if ix, _ := os.ReadDir(indexDir); len(ix) != 0 {
+		t.Errorf("the demo's index is left in %s: %v", indexDir, ix)
 	}
 }

@@ -364,6 +364,21 @@ func Save(path string, before *FileStamp, cfg Config) error {
 	return os.Rename(tmp.Name(), file)
 }
 
+// Forget removes the index of the configuration file at path, for a
+// program that deletes a configuration it made (demo --serve): an index
+// nobody will use again would stay in the user's cache directory.
+func Forget(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	_, file := indexPath(abs)
+	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // statAbs is the absolute form of path and the FileInfo of the file there.
 func statAbs(path string) (string, os.FileInfo, error) {
 	abs, err := filepath.Abs(path)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/veeam-tools/veeam-credential-helper/helper/hit"
 	"github.com/veeam-tools/veeam-credential-helper/internal/emulator"
 )
 
@@ -111,10 +112,14 @@ func (s *Server) WriteExports(w io.Writer) error {
 	return err
 }
 
-// Close stops the emulators and removes the directory.
+// Close stops the emulators and removes the directory and the front's
+// index of the configuration.
 func (s *Server) Close() error {
 	for _, em := range s.Emulators {
 		em.Close()
+	}
+	if err := hit.Forget(s.ConfigPath); err != nil {
+		return err
 	}
 	return os.RemoveAll(s.Dir)
 }
