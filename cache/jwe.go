@@ -14,8 +14,6 @@ import (
 	"hash"
 	"strings"
 	"time"
-
-	josea "github.com/dvsekhvalnov/jose2go/aes"
 )
 
 // The file backend's item format is 99designs/keyring's: one file per key,
@@ -128,7 +126,7 @@ func sealItem(key string, data []byte, passphrase string) ([]byte, error) {
 	if err != nil {
 		return nil, errors.New("cannot encrypt the cache item")
 	}
-	encKey, err := josea.KeyWrap(cek, kek)
+	encKey, err := keyWrap(cek, kek)
 	if err != nil {
 		return nil, errors.New("cannot encrypt the cache item")
 	}
@@ -205,7 +203,7 @@ func openItem(key string, raw []byte, passphrase string, dec ItemJSON) ([]byte, 
 	desc, version, mask := kekCacheID(key, passphrase, h.Alg, *h.P2C, h.P2S, encKey)
 	var cek []byte
 	if p, ok := kekCacheGet(desc, kekVersionLen+kekLen); ok && bytes.Equal(p[:kekVersionLen], version) {
-		if c, err := josea.KeyUnwrap(encKey, xorBytes(p[kekVersionLen:], mask)); err == nil && len(c) == cekLen {
+		if c, err := keyUnwrap(encKey, xorBytes(p[kekVersionLen:], mask)); err == nil && len(c) == cekLen {
 			cek = c
 		}
 	}
@@ -216,7 +214,7 @@ func openItem(key string, raw []byte, passphrase string, dec ItemJSON) ([]byte, 
 		if err != nil {
 			return nil, errWrongPassword
 		}
-		c, err := josea.KeyUnwrap(encKey, kek)
+		c, err := keyUnwrap(encKey, kek)
 		if err != nil || len(c) != cekLen {
 			return nil, errWrongPassword
 		}
