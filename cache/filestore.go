@@ -191,14 +191,26 @@ func readRegular(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, errNotRegular
 	}
-	raw, err := io.ReadAll(io.LimitReader(f, maxItemSize+1))
-	if err != nil {
-		return nil, err
+	// One buffer of the size Stat gave, and a byte more to see a file that
+	// grew since: an item is read with one allocation, not io.ReadAll's
+	// doublings from 512 bytes.
+	raw := make([]byte, 0, min(fi.Size(), maxItemSize)+1)
+	for {
+		if len(raw) == cap(raw) {
+			raw = append(raw, 0)[:len(raw)]
+		}
+		n, err := f.Read(raw[len(raw):min(cap(raw), maxItemSize+1)])
+		raw = raw[:len(raw)+n]
+		if len(raw) > maxItemSize {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return raw, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if len(raw) > maxItemSize {
-		return nil, errTooLarge
-	}
-	return raw, nil
 }
 
 func (s *fileStore) Remove(key string) error {

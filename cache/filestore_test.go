@@ -386,3 +386,26 @@ func TestFileHas(t *testing.T) {
 		t.Fatal("Has after Remove")
 	}
 }
+
+// readRegular reads a file whole up to maxItemSize bytes, and refuses one
+// byte more.
+func TestReadRegularBound(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 949, maxItemSize} {
+		p := filepath.Join(dir, "ok")
+		want := bytes.Repeat([]byte{'x'}, n)
+		if err := os.WriteFile(p, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readRegular(p); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: got %d bytes, %v", n, len(got), err)
+		}
+	}
+	p := filepath.Join(dir, "big")
+	if err := os.WriteFile(p, make([]byte, maxItemSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readRegular(p); !errors.Is(err, errTooLarge) {
+		t.Errorf("maxItemSize+1 bytes: %v", err)
+	}
+}
