@@ -3,8 +3,8 @@
 // reimplemented), the keyctl backend (keyring's layout in the Linux kernel
 // keyring, reimplemented), and a cross-process lock per key.
 //
-// It is light on purpose: it links neither 99designs/keyring nor jose2go's
-// JWT package, so that a small binary can answer cache hits. The OS keychain
+// It is light on purpose: it links neither 99designs/keyring nor jose2go,
+// so that a small binary can answer cache hits. The OS keychain
 // backends (secret-service, kwallet, pass, keychain, wincred) and the "auto"
 // choice that may pick one are in package cache/keychain; Open here returns
 // ErrNeedsKeychain for them.
