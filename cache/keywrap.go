@@ -2,6 +2,7 @@ package cache
 
 import (
 	"crypto/aes"
+	"crypto/cipher"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -16,12 +17,9 @@ var errKeyWrap = errors.New("aes key wrap: bad key or integrity check failed")
 
 // keyWrap wraps plain (n ≥ 2 blocks of 8 bytes) with kek.
 func keyWrap(plain, kek []byte) ([]byte, error) {
-	if len(plain) < 16 || len(plain)%8 != 0 {
-		return nil, errKeyWrap
-	}
-	block, err := aes.NewCipher(kek)
+	block, err := keyWrapCipher(plain, 16, kek)
 	if err != nil {
-		return nil, errKeyWrap
+		return nil, err
 	}
 	n := len(plain) / 8
 	out := make([]byte, 8+len(plain)) // A || R[1] || ... || R[n]
@@ -44,12 +42,9 @@ func keyWrap(plain, kek []byte) ([]byte, error) {
 // keyUnwrap unwraps what keyWrap wrapped with kek; an error when the
 // integrity check fails (another key, or damaged input).
 func keyUnwrap(wrapped, kek []byte) ([]byte, error) {
-	if len(wrapped) < 24 || len(wrapped)%8 != 0 {
-		return nil, errKeyWrap
-	}
-	block, err := aes.NewCipher(kek)
+	block, err := keyWrapCipher(wrapped, 24, kek)
 	if err != nil {
-		return nil, errKeyWrap
+		return nil, err
 	}
 	n := len(wrapped)/8 - 1
 	var a [8]byte
@@ -71,4 +66,17 @@ func keyUnwrap(wrapped, kek []byte) ([]byte, error) {
 		return nil, errKeyWrap
 	}
 	return out, nil
+}
+
+// keyWrapCipher checks that data is whole 8-byte blocks, at least min bytes,
+// and returns kek's cipher.
+func keyWrapCipher(data []byte, min int, kek []byte) (cipher.Block, error) {
+	if len(data) < min || len(data)%8 != 0 {
+		return nil, errKeyWrap
+	}
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, errKeyWrap
+	}
+	return block, nil
 }

@@ -389,10 +389,18 @@ func TestServerCertificateNotTrusted(t *testing.T) {
 func TestWrongPassphraseForTheFleet(t *testing.T) {
 	f := newFleet(t)
 	f.process(f.machine(machineOpts{})).get(t)
-	t.Setenv("OTHER_PASSPHRASE", "not-the-fleet-passphrase")
-	p := f.process(f.machine(machineOpts{passphraseEnv: "OTHER_PASSPHRASE"}))
+	f.wrongPassphrase(t, "OTHER_PASSPHRASE")
+}
+
+// wrongPassphrase runs a machine whose passphrase (in variable env) is not
+// the fleet's: exit 6 naming the variable, and no call to the server
+// beyond the first machine's one.
+func (f *fleet) wrongPassphrase(t *testing.T, env string) {
+	t.Helper()
+	t.Setenv(env, "not-the-fleet-passphrase")
+	p := f.process(f.machine(machineOpts{passphraseEnv: env}))
 	_, err := p.h.Get(context.Background(), helper.Request{Profile: profileName})
-	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "wrong passphrase") || !strings.Contains(err.Error(), "OTHER_PASSPHRASE") {
+	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "wrong passphrase") || !strings.Contains(err.Error(), env) {
 		t.Fatalf("exit %d (%v), want %d naming the passphrase and its variable", code, err, exitcode.Cache)
 	}
 	if n := f.em.Counts(); n.TokenCalls != 1 {
@@ -532,15 +540,7 @@ func TestMistypedPassphraseCannotClaimTheFleet(t *testing.T) {
 	if err := a.h.Logout(context.Background(), profileName, false); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("TYPED_PASSPHRASE", "a-typo")
-	typo := f.process(f.machine(machineOpts{passphraseEnv: "TYPED_PASSPHRASE"}))
-	_, err := typo.h.Get(context.Background(), helper.Request{Profile: profileName})
-	if code := exitcode.Of(err); code != exitcode.Cache || !strings.Contains(err.Error(), "wrong passphrase") || !strings.Contains(err.Error(), "TYPED_PASSPHRASE") {
-		t.Fatalf("mistyped passphrase: exit %d (%v), want %d naming the passphrase's variable", code, err, exitcode.Cache)
-	}
-	if n := f.em.Counts(); n.TokenCalls != 1 {
-		t.Errorf("server saw %d token calls, want only the first machine's", n.TokenCalls)
-	}
+	f.wrongPassphrase(t, "TYPED_PASSPHRASE")
 	b := f.process(f.machine(machineOpts{}))
 	if res := b.get(t); res.Source != helper.SourceGrant {
 		t.Errorf("another machine: source %s, want a grant", res.Source)

@@ -166,17 +166,25 @@ func TestRacyIndex(t *testing.T) {
 	}
 }
 
-// The index is trusted only in the user's own directories, from a file
-// nobody else may write, not through a symbolic link.
-func TestIndexTrust(t *testing.T) {
-	path := writeConfig(t, profilesText(2))
+// indexOf loads the configuration at path as the engine does and returns
+// the index file it wrote, the only one in the user's index directory.
+func indexOf(t *testing.T, path string) string {
+	t.Helper()
 	load(t, path)
 	dir := filepath.Join(os.Getenv("XDG_CACHE_HOME"), "veeam-credential-helper", "index")
 	entries, err := os.ReadDir(dir)
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("index dir: %v %v", entries, err)
 	}
-	file := filepath.Join(dir, entries[0].Name())
+	return filepath.Join(dir, entries[0].Name())
+}
+
+// The index is trusted only in the user's own directories, from a file
+// nobody else may write, not through a symbolic link.
+func TestIndexTrust(t *testing.T) {
+	path := writeConfig(t, profilesText(2))
+	file := indexOf(t, path)
+	dir := filepath.Dir(file)
 	open := func() bool {
 		ix, ok := hit.Open(path)
 		if ok {

@@ -4,7 +4,6 @@ package hit_test
 
 import (
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -16,13 +15,7 @@ import (
 // it would wait for a writer, and every call would hang.
 func TestFIFOIndex(t *testing.T) {
 	path := writeConfig(t, profilesText(1))
-	load(t, path)
-	dir := filepath.Join(os.Getenv("XDG_CACHE_HOME"), "veeam-credential-helper", "index")
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("index dir: %v %v", entries, err)
-	}
-	file := filepath.Join(dir, entries[0].Name())
+	file := indexOf(t, path)
 	must(t, os.Remove(file))
 	must(t, syscall.Mkfifo(file, 0o600))
 	opened := make(chan bool, 1)
