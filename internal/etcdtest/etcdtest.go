@@ -21,10 +21,12 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -163,11 +165,13 @@ func Start(bin string, n int) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	// Another process may take a port between freePorts and etcd's bind:
+	// each attempt has new ports and data directories, and the same certs.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if err := c.start(bin, n); err != nil {
 			lastErr = err
-			c.Stop()
+			c.StopAll()
 			continue
 		}
 		return c, nil
@@ -223,7 +227,9 @@ func (m *Member) Start() error {
 	cmd := exec.Command(m.bin, m.args...)
 	m.log = &syncbuf.Buffer{Max: 1 << 20}
 	cmd.Stdout, cmd.Stderr = m.log, m.log
-	cmd.Env = append(os.Environ(), "ETCD_UNSUPPORTED_ARCH="+goarchForEtcd())
+	// etcd 3.4 refuses architectures it calls unsupported unless this names
+	// the one it runs on.
+	cmd.Env = append(os.Environ(), "ETCD_UNSUPPORTED_ARCH="+runtime.GOARCH)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start etcd %s: %w", m.Name, err)
 	}
@@ -334,12 +340,12 @@ func (c *Cluster) ClientTLS() (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}, nil
 }
 
-func (c *Cluster) httpClient() (*httpClient, error) {
+func (c *Cluster) httpClient() (*http.Client, error) {
 	cfg, err := c.ClientTLS()
 	if err != nil {
 		return nil, err
 	}
-	return newHTTPClient(cfg), nil
+	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}, nil
 }
 
 // Etcdctl runs etcdctl against the cluster as the accepted client and
