@@ -772,11 +772,11 @@ func TestFleetPasswordSources(t *testing.T) {
 	child, parent := filepath.Join(dir, "child.pid"), filepath.Join(dir, "parent.pid")
 	script := fmt.Sprintf("echo $$ > %s; sleep 300 & echo $! > %s; wait", parent, child)
 	h = fleetHome(t, hs, fmt.Sprintf("endpoints = [\"http://127.0.0.1:1\"]\ndial_timeout = \"300ms\"\nusername = \"fleet\"\npassword_command = [\"sh\", \"-c\", %q]\n", script))
-	start, calls := time.Now(), len(hs.calls())
+	calls := len(hs.calls())
 	_, err = h.Get(context.Background(), helper.Request{Profile: "h"})
-	if took := time.Since(start); took > 20*time.Second || exitcode.Of(err) != exitcode.Unreachable || !strings.Contains(err.Error(), "password_command (sh) did not finish within timeout") ||
+	if exitcode.Of(err) != exitcode.Unreachable || !strings.Contains(err.Error(), "password_command (sh) did not finish within timeout") ||
 		strings.Contains(err.Error(), "\n") {
-		t.Errorf("hanging cache.etcd.password_command: exit %d after %s: %v", exitcode.Of(err), took.Round(time.Second), err)
+		t.Errorf("hanging cache.etcd.password_command: exit %d: %v", exitcode.Of(err), err)
 	}
 	waitGone(t, parent)
 	waitGone(t, child)
