@@ -4,8 +4,9 @@ import "strings"
 
 // LocalBackend resolves cache.local, the per-machine level in front of the
 // fleet backend: "" is keyctl where the kernel keyring is permitted, else
-// file; anything else is returned lower-cased. The front and the engine
-// both call it, so they read the same local level.
+// file; anything else is returned lower-cased. The engine resolves it
+// once and writes the result into the front's index, so both read the
+// same local level.
 func LocalBackend(local string) string {
 	l := strings.ToLower(strings.TrimSpace(local))
 	if l != "" {

@@ -27,7 +27,7 @@ const (
 )
 
 func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
-	unlock, _, err := l.lock(ctx, key, nil)
+	unlock, _, err := l.LockOr(ctx, key, nil)
 	return unlock, err
 }
 
@@ -39,23 +39,21 @@ func (l *fileLocker) Lock(ctx context.Context, key string) (func(), error) {
 // instead of taking the lock one after another. A ReadyLocker does it its
 // own way; a Locker of another kind just locks.
 func LockOr(ctx context.Context, l Locker, key string, ready func() bool) (unlock func(), locked bool, err error) {
-	switch l := l.(type) {
-	case *fileLocker:
-		return l.lock(ctx, key, ready)
-	case ReadyLocker:
-		return l.LockOr(ctx, key, ready)
+	if rl, ok := l.(ReadyLocker); ok {
+		return rl.LockOr(ctx, key, ready)
 	}
 	unlock, err = l.Lock(ctx, key)
 	return unlock, err == nil, err
 }
 
-// ReadyLocker is a Locker with its own LockOr (the fleet backend's).
+// ReadyLocker is a Locker with its own LockOr (the lock files', the fleet
+// backend's).
 type ReadyLocker interface {
 	Locker
 	LockOr(ctx context.Context, key string, ready func() bool) (unlock func(), locked bool, err error)
 }
 
-func (l *fileLocker) lock(ctx context.Context, key string, ready func() bool) (func(), bool, error) {
+func (l *fileLocker) LockOr(ctx context.Context, key string, ready func() bool) (func(), bool, error) {
 	if err := CheckKey(key); err != nil {
 		return nil, false, err
 	}

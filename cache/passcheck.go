@@ -101,24 +101,20 @@ func (s *fileStore) itemNames() []string {
 }
 
 // ClearUndecryptable removes what the available passphrase cannot open:
-// with no passphrase at hand, or one the cache's check refuses, every item
-// and the check (the reset `logout --all` performs); with the cache's
-// passphrase, the items another passphrase wrote. It returns how many
-// items it removed.
+// every item when there is no passphrase at hand, else the items another
+// passphrase wrote; and the check, unless the passphrase opens it (the
+// reset `logout --all` performs: the next passphrase owns the cache). It
+// returns how many items it removed.
 func (s *fileStore) ClearUndecryptable() (int, error) {
 	pass, err := s.pass.get()
 	if err != nil {
 		pass = ""
 	}
+	keepCheck := false
 	if pass != "" {
-		raw, err := readRegular(filepath.Join(s.dir, checkName))
-		if err == nil {
-			if _, err := openItem(checkKey, raw, pass, s.json); err == nil {
-				return s.removeIf(func(name string, raw []byte) bool {
-					_, err := openItem(name, raw, pass, s.json)
-					return errors.Is(err, errWrongPassword)
-				})
-			}
+		if raw, err := readRegular(filepath.Join(s.dir, checkName)); err == nil {
+			_, err := openItem(checkKey, raw, pass, s.json)
+			keepCheck = err == nil
 		}
 	}
 	n, err := s.removeIf(func(name string, raw []byte) bool {
@@ -128,7 +124,7 @@ func (s *fileStore) ClearUndecryptable() (int, error) {
 		_, err := openItem(name, raw, pass, s.json)
 		return errors.Is(err, errWrongPassword)
 	})
-	if err != nil {
+	if err != nil || keepCheck {
 		return n, err
 	}
 	if err := os.Remove(filepath.Join(s.dir, checkName)); err != nil && !errors.Is(err, fs.ErrNotExist) {

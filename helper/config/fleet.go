@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -70,7 +71,13 @@ func (c *CacheConfig) validateFleet() error {
 	scheme := ""
 	for _, ep := range e.Endpoints {
 		u, err := url.Parse(ep)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+		switch {
+		case err != nil:
+			// url.Parse's error quotes the text, which may hold a password.
+			return exitcode.UsageError("cache.etcd.endpoints: an entry is not a URL like https://etcd-1:2379")
+		case u.User != nil:
+			return exitcode.UsageError("cache.etcd.endpoints: %s must not hold credentials: use username and password_env, password_file or password_command", u.Redacted())
+		case (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/"):
 			return exitcode.UsageError("cache.etcd.endpoints: %q is not a URL like https://etcd-1:2379", ep)
 		}
 		if scheme != "" && u.Scheme != scheme {
@@ -120,8 +127,9 @@ func (c *CacheConfig) validateFleet() error {
 func loopbackOnly(endpoints []string) bool {
 	for _, ep := range endpoints {
 		u, _ := url.Parse(ep)
-		// Plain string tests: package net stays out of the front program.
-		if h := u.Hostname(); h != "localhost" && h != "::1" && !strings.HasPrefix(h, "127.") {
+		// An address, not a name that merely starts with "127.".
+		ip := net.ParseIP(u.Hostname())
+		if u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
 			return false
 		}
 	}

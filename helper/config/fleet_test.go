@@ -44,6 +44,16 @@ password_file = "/run/secrets/etcd"
 	}
 }
 
+// A username over plain http is allowed to a loopback address only.
+func TestFleetUserOverLoopbackHTTP(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		text := fleetProfile + "[cache]\nbackend = \"etcd\"\n[cache.etcd]\nendpoints = [\"http://" + host + ":2379\"]\nusername = \"u\"\npassword_env = \"P\"\n"
+		if _, err := Parse([]byte(text)); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+}
+
 func TestFleetConfigErrors(t *testing.T) {
 	fleet := func(cacheLines, etcdLines string) string {
 		return fleetProfile + "[cache]\nbackend = \"etcd\"\n" + cacheLines + "[cache.etcd]\nendpoints = [\"https://e1:2379\"]\n" + etcdLines
@@ -66,6 +76,9 @@ func TestFleetConfigErrors(t *testing.T) {
 		{"two password sources", fleet("", "username = \"helper\"\npassword_env = \"P\"\npassword_file = \"/p\"\n"), []string{"one of"}},
 		{"password without user", fleet("", "password_env = \"P\"\n"), []string{"username"}},
 		{"lock_ttl below a second", fleet("", "lock_ttl = \"500ms\"\n"), []string{"lock_ttl", "whole seconds"}},
+		{"user over http to a name that starts with 127.", fleetProfile + "[cache]\nbackend = \"etcd\"\n[cache.etcd]\nendpoints = [\"http://127.attacker.example:2379\"]\nusername = \"u\"\npassword_env = \"P\"\n", []string{"clear"}},
+		{"credentials in an endpoint", strings.Replace(fleet("", ""), "https://e1:2379", "https://root:s3cret@e1:2379", 1), []string{"must not hold credentials", "root:xxxxx@e1"}},
+		{"an endpoint url.Parse refuses", strings.Replace(fleet("", ""), "https://e1:2379", "https://root:s3cret@e1:23%79", 1), []string{"not a URL"}},
 		{"user over remote http", fleetProfile + "[cache]\nbackend = \"etcd\"\n[cache.etcd]\nendpoints = [\"http://e1:2379\"]\nusername = \"u\"\npassword_env = \"P\"\n", []string{"clear"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +88,9 @@ func TestFleetConfigErrors(t *testing.T) {
 			}
 			if exitcode.Of(err) != exitcode.Usage || strings.Contains(err.Error(), "\n") {
 				t.Errorf("exit %d, %q: want one line, exit %d", exitcode.Of(err), err, exitcode.Usage)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the password is in the error: %q", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
