@@ -256,8 +256,8 @@ func (h *Helper) load(st cache.Store, key string) (cache.Entry, bool, error) {
 		return cache.Entry{}, false, nil
 	}
 	if e.AccessToken != "" && !usableToken(e.AccessToken) {
-		// Cached by an older version before tokens were checked: no
-		// answer could carry it, so renew it.
+		// No output format can carry this token: treat it as expired, so
+		// that it is renewed.
 		h.debugf("cached access token unusable: treated as expired")
 		e.AccessToken, e.ExpiresAt = "", time.Time{}
 	}

@@ -130,7 +130,7 @@ func Load(path string) (*Config, error) {
 	if path == "" {
 		return nil, exitcode.UsageError("no configuration file: set --config or VEEAM_CREDENTIAL_HELPER_CONFIG")
 	}
-	data, err := readFile(path)
+	data, err := ReadTrusted(path, FileConfig, false)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, exitcode.UsageError("configuration file %s does not exist: create it with `veeam-credential-helper init` (see README: Configuration), or try everything without one with `demo`", path)
 	}
@@ -154,18 +154,6 @@ const MaxFileSize = 4 << 20
 // count one or two): the TOML parser's cost grows with the square of the
 // depth, and a deep enough file exhausts its stack.
 const MaxNesting = 16
-
-// readFile is ReadTrusted for the configuration file, within MaxFileSize.
-func readFile(path string) ([]byte, error) {
-	data, err := ReadTrusted(path, FileConfig, false)
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, exitcode.UsageError("%s: configuration file larger than %d MiB: is it the right file?", path, MaxFileSize>>20)
-	}
-	return data, nil
-}
 
 // resolvePaths makes every relative path the file names relative to the
 // configuration file's directory, not to the working directory: git runs
@@ -260,7 +248,6 @@ func tomlError(err error) error {
 		}
 		return exitcode.UsageError("%s", msg)
 	}
-	// Type errors from the decoder already name the line and key.
 	// Type errors of the decoder: `line N (last key "K"): …`; the key stays.
 	msg := strings.TrimPrefix(err.Error(), "toml: ")
 	const lastKey = `(last key "`

@@ -73,7 +73,13 @@ func (c *Config) GitProfile(protocol, host, username, prefer string) (*Profile, 
 // the name in lower case without a trailing dot. ok is false for another
 // scheme or an empty or malformed host.
 func gitKey(scheme, host string) (string, bool) {
-	defaultPort := map[string]string{"https": "443", "http": "80"}[scheme]
+	var defaultPort string
+	switch scheme {
+	case "https":
+		defaultPort = "443"
+	case "http":
+		defaultPort = "80"
+	}
 	if host == "" || defaultPort == "" {
 		return "", false
 	}

@@ -43,7 +43,7 @@ func Output(ctx context.Context, argv []string, drop []string, stderr io.Writer)
 		return nil, errors.New("empty command")
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = Environ(drop)
+	cmd.Env = environ(drop)
 	var out limitedBuffer
 	cmd.Stdout = &out
 	cmd.Stderr = stderr
@@ -68,9 +68,9 @@ func Output(ctx context.Context, argv []string, drop []string, stderr io.Writer)
 	return out.Bytes(), nil
 }
 
-// Environ is os.Environ without the variables named in drop (compared
+// environ is os.Environ without the variables named in drop (compared
 // case-insensitively on Windows, where names are).
-func Environ(drop []string) []string {
+func environ(drop []string) []string {
 	env := os.Environ()
 	out := env[:0:0]
 	for _, kv := range env {
