@@ -491,6 +491,7 @@ func (f *Fleet) call(op func(context.Context, *clientv3.Client) error) error {
 	go func() { errc <- op(ctx, c) }()
 	check := time.NewTimer(refusedCheckAfter)
 	defer check.Stop()
+	probed := false
 	select {
 	case err = <-errc:
 	case <-check.C:
@@ -506,10 +507,11 @@ func (f *Fleet) call(op func(context.Context, *clientv3.Client) error) error {
 			<-errc
 			return rerr
 		}
+		probed = true
 		err = <-errc
 	}
 	if err != nil {
-		return f.classify(err)
+		return f.classifyProbed(err, probed)
 	}
 	return nil
 }

@@ -37,8 +37,13 @@ func (f *Fleet) refused(format string, args ...any) error {
 
 // classify is failure, and after an unreachable cluster the Fleet is down:
 // warned once, local only.
-func (f *Fleet) classify(err error) error {
-	err = f.failure(err)
+func (f *Fleet) classify(err error) error { return f.classifyProbed(err, false) }
+
+// classifyProbed is classify for a call whose endpoints probe already
+// handshook with (probed): the handshakes, up to dial_timeout, are not
+// repeated.
+func (f *Fleet) classifyProbed(err error, probed bool) error {
+	err = f.failure(err, probed)
 	var u *unreachableError
 	if errors.As(err, &u) {
 		f.setDown(u)
@@ -51,8 +56,9 @@ func (f *Fleet) classify(err error) error {
 //
 // The client retries a connection that fails its TLS handshake as it
 // retries one that is refused: both end as a deadline. probe tells them
-// apart by handshaking with each endpoint itself.
-func (f *Fleet) failure(err error) error {
+// apart by handshaking with each endpoint itself, unless probed says it
+// already did.
+func (f *Fleet) failure(err error, probed bool) error {
 	if err == nil {
 		return nil
 	}
@@ -62,8 +68,10 @@ func (f *Fleet) failure(err error) error {
 		// configured user: a configuration to fix, not an outage.
 		return f.refused("%s (check cache.etcd username, its password and its role on prefix %q)", rpctypes.ErrorDesc(err), f.cfg.Prefix)
 	}
-	if rerr := f.probe(); rerr != nil {
-		return rerr
+	if !probed {
+		if rerr := f.probe(); rerr != nil {
+			return rerr
+		}
 	}
 	return &unreachableError{cause: shortCause(err)}
 }

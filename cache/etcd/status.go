@@ -49,7 +49,7 @@ func (f *Fleet) Health() Health {
 	_, err = c.Get(ctx, f.cfg.Prefix+"status", clientv3.WithCountOnly())
 	wg.Wait()
 	if err != nil {
-		h.Err = f.failure(err)
+		h.Err = f.failure(err, false)
 		return h
 	}
 	h.Reachable = true
