@@ -70,6 +70,10 @@ type Index struct {
 	racy     bool
 }
 
+// settleMargin is how long after its last change a file with nanosecond
+// times counts as settled (a variable for the tests of a racy index).
+var settleMargin = 50 * time.Millisecond
+
 // indexPath is where the index of the configuration at abs lives.
 func indexPath(abs string) (dir, file string) {
 	sum := sha256.Sum256([]byte(abs))

@@ -40,7 +40,7 @@ func settled(fi os.FileInfo, now time.Time) bool {
 	if m := fi.ModTime(); m.After(last) {
 		last = m
 	}
-	margin := 50 * time.Millisecond
+	margin := settleMargin
 	if last.Nanosecond() == 0 { // probably a file system with whole seconds
 		margin = 2 * time.Second
 	}
