@@ -104,10 +104,15 @@ func sharedBuild() (string, error) {
 }
 
 // sourceKey hashes everything the programs are built from: the module's
-// non-test Go files, go.mod, go.sum, the toolchain, the target and -race.
+// non-test Go files, go.mod, go.sum, the toolchain, the target, -race and
+// the build settings of the environment.
 func sourceKey() (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s %s/%s race=%v GOFLAGS=%q\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, raceEnabled, os.Getenv("GOFLAGS"))
+	fmt.Fprintf(h, "%s %s/%s race=%v\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, raceEnabled)
+	// The build settings the environment can change (go build reads them).
+	for _, v := range []string{"GOFLAGS", "CGO_ENABLED", "GOEXPERIMENT", "GOAMD64", "GOARM64", "GOTOOLCHAIN"} {
+		fmt.Fprintf(h, "%s=%q\n", v, os.Getenv(v))
+	}
 	root := moduleRoot()
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
