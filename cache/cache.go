@@ -45,6 +45,18 @@ type Entry struct {
 	CheckedAt time.Time `json:"checked_at,omitzero"`
 }
 
+// FreshFor reports whether e has an access token good at now for more
+// than need: the one rule of a cache hit, the front's and the engine's.
+// A server whose tokens live no longer than need would be asked for a new
+// one on every call (a refresh storm): such a token is kept while half its
+// lifetime is left, so it is renewed at most twice a lifetime.
+func (e Entry) FreshFor(need time.Duration, now time.Time) bool {
+	if life := e.ExpiresAt.Sub(e.IssuedAt); !e.IssuedAt.IsZero() && life > 0 && life <= need {
+		need = life / 2
+	}
+	return e.AccessToken != "" && e.ExpiresAt.Sub(now) > need
+}
+
 // entryVersion is the "v" of the encoded entry.
 const entryVersion = 1
 

@@ -563,17 +563,7 @@ func (p *Profile) CacheKey() string {
 }
 
 // Fresh reports whether e is good at now for at least
-// max(refresh_before, minValid): the one rule of a cache hit.
+// max(refresh_before, minValid), by cache.Entry.FreshFor's rule.
 func (p *Profile) Fresh(e cache.Entry, minValid time.Duration, now time.Time) bool {
-	need := p.RefreshBefore.Duration
-	if minValid > need {
-		need = minValid
-	}
-	// A server whose tokens live no longer than that would be asked for a
-	// new one on every call (a refresh storm): such a token is kept while
-	// half its lifetime is left, so it is renewed at most twice a lifetime.
-	if life := e.ExpiresAt.Sub(e.IssuedAt); !e.IssuedAt.IsZero() && life > 0 && life <= need {
-		need = life / 2
-	}
-	return e.AccessToken != "" && e.ExpiresAt.Sub(now) > need
+	return e.FreshFor(max(p.RefreshBefore.Duration, minValid), now)
 }

@@ -96,8 +96,7 @@ func Lookup(c CacheConfig, p *Profile, minValid time.Duration, now time.Time) (c
 		return cache.Entry{}, false
 	}
 	e, ok := decodeEntry(b)
-	need := max(p.RefreshBefore, minValid)
-	if !ok || e.AccessToken == "" || e.ExpiresAt.Sub(now) <= need {
+	if !ok || !e.FreshFor(max(p.RefreshBefore, minValid), now) {
 		return cache.Entry{}, false
 	}
 	if age := now.Sub(e.CheckedAt); c.MaxAge >= 0 && (e.CheckedAt.IsZero() || age < 0 || age >= c.MaxAge) {

@@ -108,6 +108,16 @@ func TestLookup(t *testing.T) {
 	if _, ok := hit.Lookup(ix.Cache(), p, 0, now.Add(9*time.Minute+30*time.Second)); ok {
 		t.Error("a hit inside refresh_before")
 	}
+	// A token that lives no longer than what is asked is a hit while half
+	// its lifetime is left, as in the engine (no refresh on every call).
+	short := cache.Entry{AccessToken: "at-2", TokenType: "Bearer", IssuedAt: now.Add(-time.Minute), ExpiresAt: now.Add(4 * time.Minute)}
+	ix, p = home(t, "", "", short)
+	if _, ok := hit.Lookup(ix.Cache(), p, 2*time.Hour, now); !ok {
+		t.Error("a miss for a 5-minute token with 4 minutes left and min_valid 2h")
+	}
+	if _, ok := hit.Lookup(ix.Cache(), p, 2*time.Hour, now.Add(2*time.Minute)); ok {
+		t.Error("a hit for a 5-minute token with 2 minutes left")
+	}
 	// A wrong passphrase is the engine's to report.
 	t.Setenv(passEnv, "another passphrase")
 	if _, ok := hit.Lookup(ix.Cache(), p, 0, now); ok {

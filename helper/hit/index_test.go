@@ -333,7 +333,7 @@ func FuzzDecodeEntry(f *testing.F) {
 			return
 		}
 		want, err := cache.DecodeEntry(b)
-		if err != nil || got.AccessToken != want.AccessToken || !got.ExpiresAt.Equal(want.ExpiresAt) {
+		if err != nil || got.AccessToken != want.AccessToken || !got.ExpiresAt.Equal(want.ExpiresAt) || !got.IssuedAt.Equal(want.IssuedAt) {
 			t.Fatalf("%q: front %+v, engine %+v %v", b, got, want, err)
 		}
 	})

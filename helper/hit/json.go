@@ -190,7 +190,9 @@ func decodeEntry(b []byte) (cache.Entry, bool) {
 			e.ExpiresAt, ok = r.time()
 		case "checked_at": // the fleet's confirmation of a local copy
 			e.CheckedAt, ok = r.time()
-		default: // refresh token, cookies, issued_at: not a hit's business
+		case "issued_at": // the lifetime, for a short-lived token
+			e.IssuedAt, ok = r.time()
+		default: // refresh token, cookies: not a hit's business
 			// encoding/json would match "Access_Token" or a Unicode fold of
 			// a known key to it: such a key is the engine's to read.
 			return plainKey(key) && r.skip(1)
