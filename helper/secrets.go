@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -154,14 +155,21 @@ func runSecretCommand(ctx context.Context, who, kind string, argv, drop []string
 // configuration reads: every profile's *_env and the cache passphrase's. A
 // command the helper runs never gets them.
 func (h *Helper) secretVariables() []string {
-	names := []string{h.Config.Cache.PassphraseEnv, cache.DefaultPassphraseEnv}
+	all := []string{h.Config.Cache.PassphraseEnv, cache.DefaultPassphraseEnv}
 	if e := h.Config.Cache.Etcd; e != nil {
-		names = append(names, e.PasswordEnv)
+		all = append(all, e.PasswordEnv)
 	}
 	for _, p := range h.Config.Profiles {
-		names = append(names, p.PasswordEnv, p.AssertionEnv, p.APIKeyEnv)
+		all = append(all, p.PasswordEnv, p.AssertionEnv, p.APIKeyEnv)
 	}
-	return names
+	// Each name once: profiles mostly share their variables or set none,
+	// and every variable of a command's environment is compared with each.
+	slices.Sort(all)
+	all = slices.Compact(all)
+	if len(all) > 0 && all[0] == "" {
+		all = all[1:]
+	}
+	return all
 }
 
 // prefixProfile puts the profile's name before a configuration error.
