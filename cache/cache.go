@@ -60,29 +60,16 @@ func (e Entry) FreshFor(need time.Duration, now time.Time) bool {
 // entryVersion is the "v" of the encoded entry.
 const entryVersion = 1
 
+// wireEntry is the encoded entry: the version, then Entry's fields.
 type wireEntry struct {
-	V            int       `json:"v"`
-	AccessToken  string    `json:"access_token"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	TokenType    string    `json:"token_type,omitempty"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	Cookies      string    `json:"cookies,omitempty"`
-	IssuedAt     time.Time `json:"issued_at,omitzero"`
-	CheckedAt    time.Time `json:"checked_at,omitzero"`
+	V *int `json:"v"` // nil when "v" is missing
+	Entry
 }
 
 // EncodeEntry serialises e as versioned JSON ({"v":1,...}).
 func EncodeEntry(e Entry) ([]byte, error) {
-	b, err := json.Marshal(wireEntry{
-		V:            entryVersion,
-		AccessToken:  e.AccessToken,
-		RefreshToken: e.RefreshToken,
-		TokenType:    e.TokenType,
-		ExpiresAt:    e.ExpiresAt,
-		Cookies:      e.Cookies,
-		IssuedAt:     e.IssuedAt,
-		CheckedAt:    e.CheckedAt,
-	})
+	v := entryVersion
+	b, err := json.Marshal(wireEntry{V: &v, Entry: e})
 	if err != nil {
 		// Never quote the value: only times can fail here.
 		return nil, errors.New("cannot encode the cache entry")
@@ -93,10 +80,7 @@ func EncodeEntry(e Entry) ([]byte, error) {
 // DecodeEntry parses what EncodeEntry wrote. Anything else (garbage, another
 // version, trailing data) is an error whose text never quotes the input.
 func DecodeEntry(b []byte) (Entry, error) {
-	var w struct {
-		wireEntry
-		V *int `json:"v"` // shadows wireEntry.V: nil when "v" is missing
-	}
+	var w wireEntry
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&w); err != nil {
 		return Entry{}, errors.New("cache entry is not valid JSON")
@@ -110,8 +94,7 @@ func DecodeEntry(b []byte) (Entry, error) {
 	if *w.V != entryVersion {
 		return Entry{}, fmt.Errorf("cache entry version %d is not supported", *w.V)
 	}
-	return Entry{AccessToken: w.AccessToken, RefreshToken: w.RefreshToken, TokenType: w.TokenType,
-		ExpiresAt: w.ExpiresAt, Cookies: w.Cookies, IssuedAt: w.IssuedAt, CheckedAt: w.CheckedAt}, nil
+	return w.Entry, nil
 }
 
 // Key is the hex SHA-256 of the identity fields. Every field is length
