@@ -3,7 +3,6 @@ package helper
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"os"
 	"strings"
 	"time"
@@ -66,14 +65,11 @@ func fleetTLS(endpoints []string, caFile, certFile, keyFile string) (*tls.Config
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
-		pem, err := config.ReadTrusted(caFile, "cache.etcd.ca_file", false)
+		pool, err := readCAPool(caFile, "cache.etcd.ca_file")
 		if err != nil {
 			return nil, err
 		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, exitcode.UsageError("cache.etcd.ca_file %s holds no PEM certificate", caFile)
-		}
+		cfg.RootCAs = pool
 	}
 	if certFile != "" {
 		certPEM, err := config.ReadTrusted(certFile, "cache.etcd.cert_file", false)

@@ -24,18 +24,28 @@ import (
 // maxBody bounds what we read from a server: token answers are small.
 const maxBody = 1 << 20
 
+// readCAPool reads the CA file at path (what names it in errors) as the
+// roots to trust; a file another user could change is refused.
+func readCAPool(path, what string) (*x509.CertPool, error) {
+	pem, err := config.ReadTrusted(path, what, false)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, exitcode.UsageError("%s %s holds no PEM certificate", what, path)
+	}
+	return pool, nil
+}
+
 // newHTTPClient builds the per-profile client: TLS 1.2+, the profile's CA
 // file (replacing the system roots) and SPKI pin, proxies from the environment.
 func newHTTPClient(p *config.Profile) (*http.Client, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if p.CAFile != "" {
-		pem, err := config.ReadTrusted(p.CAFile, config.FileCA, false)
+		pool, err := readCAPool(p.CAFile, config.FileCA)
 		if err != nil {
 			return nil, prefixProfile(p, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, exitcode.UsageError("profile %q: ca_file %s holds no PEM certificate", p.Name, p.CAFile)
 		}
 		tc.RootCAs = pool
 	}
